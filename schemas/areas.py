@@ -1,0 +1,35 @@
+"""Schemas of areas: the administrative hierarchy a device and a planner see."""
+
+from marshmallow import Schema, fields, validate
+
+from schemas.common import PageArgsSchema, PageSchema
+
+LEVELS = ["province", "prefecture", "county", "township", "admin_village", "natural_village"]
+
+
+class LatLonSchema(Schema):
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class BilingualSchema(Schema):
+    zh = fields.String()
+    en = fields.String(allow_none=True)
+
+
+class AreaSchema(Schema):
+    code = fields.String(metadata={"description": "Division code: 2, 4, 6, 9, 12 or 15 digits"})
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    parent_code = fields.String(allow_none=True)
+    name = fields.Nested(BilingualSchema)
+    centroid = fields.Nested(LatLonSchema, allow_none=True)
+    bbox = fields.List(fields.Float(), allow_none=True, metadata={"description": "[west, south, east, north]"})
+
+
+class AreaListArgsSchema(PageArgsSchema):
+    level = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    parent_code = fields.String(load_default=None)
+
+
+class AreaPageSchema(PageSchema):
+    areas = fields.List(fields.Nested(AreaSchema))

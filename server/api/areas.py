@@ -1,0 +1,37 @@
+"""GET /areas and /areas/{code}: the administrative areas in the caller's scope."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from schemas.areas import AreaListArgsSchema, AreaPageSchema, AreaSchema
+from server.api import paging
+from server.api.guard import current_principal, requires
+from server.extensions import db
+from server.models import AreaLevel
+from server.services import areas
+
+blp = Blueprint("areas", __name__, url_prefix="/api/v1", description="Administrative areas")
+
+
+@blp.route("/areas")
+@blp.arguments(AreaListArgsSchema, location="query")
+@blp.response(200, AreaPageSchema)
+@requires()
+def list_areas(args):
+    """Areas in your scope, ordered by code, a keyset page at a time."""
+    level = AreaLevel(args["level"]) if args["level"] else None
+    page, has_more = areas.list_areas(
+        db.session, current_principal().scope, level=level, parent_code=args["parent_code"],
+        after=paging.decode(args["cursor"]), limit=args["limit"],
+    )
+    cursor = paging.encode(page[-1].code) if has_more else None
+    return {"areas": page, "cursor": cursor, "has_more": has_more}
+
+
+@blp.route("/areas/<code>")
+@blp.response(200, AreaSchema)
+@requires()
+def get_area(code):
+    """One area in your scope; an area outside it answers 404."""
+    return areas.get_area(db.session, current_principal().scope, code)

@@ -1,0 +1,51 @@
+"""Device sign-in: POST and DELETE /auth/device-tokens, and GET /me."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from schemas.auth import DeviceTokenRequestSchema, DeviceTokenSchema, MeSchema, TokenIdSchema
+from server.api.guard import current_principal, requires
+from server.api.uow import unit_of_work
+from server.extensions import db
+from server.services import auth
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Device tokens and the signed-in user")
+
+
+def login_limits() -> auth.LoginLimits:
+    config = current_app.config
+    return auth.LoginLimits(
+        config["LOGIN_WINDOW_SECONDS"], config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    )
+
+
+@blp.route("/auth/device-tokens", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(DeviceTokenRequestSchema)
+@blp.response(201, DeviceTokenSchema)
+@blp.alt_response(401, description="Wrong credentials (the same answer whether the user exists or not)")
+@blp.alt_response(429, description="Too many failed sign-ins; see Retry-After")
+def create_device_token(args):
+    """Sign a device in; the token is shown once."""
+    with unit_of_work(keep_on=(auth.InvalidCredentials, auth.LoginThrottled)):
+        return auth.issue_device_token(db.session, address=request.remote_addr, limits=login_limits(), **args)
+
+
+@blp.route("/auth/device-tokens/<uuid:token_id>", methods=["DELETE"])
+@blp.arguments(TokenIdSchema, location="view_args", as_kwargs=True)
+@blp.response(204)
+@requires()
+def revoke_device_token(token_id):
+    """Revoke a token: your own, or any as an admin; its next use answers 401 token_revoked."""
+    with unit_of_work():
+        auth.revoke_token(db.session, current_principal(), token_id, request.remote_addr)
+
+
+@blp.route("/me")
+@blp.response(200, MeSchema)
+@requires()
+def me():
+    """The signed-in user, role and area scope."""
+    return current_principal()

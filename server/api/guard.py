@@ -1,0 +1,59 @@
+"""Who is calling: a bearer token (devices) or a browser session (supervisor pages), and their role."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request, session
+
+from server.extensions import csrf, db
+from server.models import Role
+from server.services.auth import Principal, authenticate_token, load_user_principal
+from sync.errors import Forbidden, Unauthenticated
+
+SESSION_USER = "user_id"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _principal_from_request() -> Principal:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+        principal = authenticate_token(db.session, token.strip(), current_app.config["TOKEN_TOUCH_SECONDS"])
+        db.session.commit()  # the last_seen_at touch stands on its own, whatever the request does next
+        return principal
+    if SESSION_USER in session:
+        if request.method not in _SAFE_METHODS:
+            csrf.protect()
+        try:
+            return load_user_principal(db.session, uuid.UUID(session[SESSION_USER]))
+        except Unauthenticated:
+            session.clear()
+            raise
+    # Tokens are never read from the URL: they would end up in logs and browser history.
+    raise Unauthenticated()
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def requires(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Authenticates the caller, then allows only the given roles (any role when none are given)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            g.principal = _principal_from_request()
+            if roles and g.principal.role not in roles:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,31 @@
+"""The application factory: it loads config, binds extensions and registers blueprints, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from server import cli, config, middleware
+from server.api import docs, register_api
+from server.extensions import api, csrf, db, migrate
+from server.web import blueprint as web_blueprint
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(config.load(overrides=overrides))
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    csrf.init_app(app)
+    api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
+    middleware.init_app(app)
+    register_api(api)
+    app.register_blueprint(docs.static_files)
+    app.register_blueprint(web_blueprint)
+    cli.register(app)
+    return app

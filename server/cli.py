@@ -1,0 +1,109 @@
+"""The flask CLI: areas import, users create/disable, demo load/accounts."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from server import demo
+from server.extensions import db
+from server.models import Role
+from server.services import area_import, users
+from sync.errors import DomainError
+
+areas_cli = AppGroup("areas", help="Administrative areas.")
+users_cli = AppGroup("users", help="User accounts.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    click.echo(f"Error ({error.code}): {error.message}", err=True)
+    sys.exit(1)
+
+
+@areas_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option("--layer", default=None, help="Layer name inside a GeoPackage.")
+def import_areas(path: Path, layer: str | None) -> None:
+    """Import areas from GeoJSON, GeoPackage or Shapefile (columns: code, name or name_zh, level)."""
+    try:
+        report = area_import.import_areas(db.session, path, layer=layer, actor=_actor())
+    except area_import.AreaImportFailed as error:
+        db.session.rollback()
+        click.echo(f"Nothing was imported: {len(error.problems)} problem(s) in {path}", err=True)
+        for problem in error.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--area", "areas", multiple=True, required=True, help="Area code of the scope; repeat for more.")
+@click.option("--display-name", default=None)
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+def create_user(username: str, role: str, areas: tuple[str, ...], display_name: str | None, password_stdin: bool) -> None:
+    """Create a user; the password is read from standard input so it stays out of shell history."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = users.create_user(
+            db.session, username, Role(role), list(areas), password, actor=_actor(), display_name=display_name
+        )
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created {user.role.value} '{user.username}' with scope {', '.join(user.scope)}.")
+
+
+@users_cli.command("disable")
+@click.option("--username", required=True)
+def disable_user(username: str) -> None:
+    """Disable a user: sign-in, device tokens and web sessions stop working at once."""
+    try:
+        users.disable_user(db.session, username, actor=_actor())
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Disabled '{username}'.")
+
+
+@demo_cli.command("load")
+@click.option("--seed", default=20261123, show_default=True)
+@click.option("--size", type=click.Choice(sorted(demo.SIZES)), default="small", show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when demo data is already loaded.")
+def load_demo(seed: int, size: str, if_empty: bool) -> None:
+    """Load the Dali demo: areas, households, members and one account per role."""
+    if if_empty and demo.is_loaded(db.session):
+        click.echo("Demo data is already loaded; leaving it as it is.")
+        return
+    report = demo.load(db.session, seed=seed, size=demo.SIZES[size], actor=_actor(),
+                       progress=lambda message: click.echo(message, err=True))
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@demo_cli.command("accounts")
+def demo_accounts() -> None:
+    """Print the demo accounts and their passwords."""
+    click.echo("    demo accounts (username / password / role / scope):")
+    for account in demo.ACCOUNTS:
+        click.echo(f"      {account.username:<14} {account.password:<26} {account.role.value:<11} {' '.join(account.areas)}")
+
+
+def register(app: Flask) -> None:
+    for group in (areas_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,79 @@
+"""Configuration: the one place that reads the environment, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in production)
+
+# Names of the environment variables and their defaults; README.md lists them for operators.
+DEFAULTS: dict[str, Any] = {
+    "SURVEY_ENV": "development",
+    "DATABASE_URL": "postgresql+psycopg://survey@127.0.0.1:54329/survey",
+    "SECRET_KEY": DEV_SECRET_KEY,
+    "SESSION_COOKIE_SECURE": None,  # derived: on in production
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 10,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
+    "TOKEN_TOUCH_SECONDS": 60,
+    "DB_POOL_SIZE": 5,
+}
+
+_INTEGERS = {
+    "MAX_CONTENT_LENGTH",
+    "LOGIN_WINDOW_SECONDS",
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "TOKEN_TOUCH_SECONDS",
+    "DB_POOL_SIZE",
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (for example a development secret in production)."""
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values = dict(DEFAULTS)
+    for name in DEFAULTS:
+        if name in environ and environ[name] != "":
+            values[name] = int(environ[name]) if name in _INTEGERS else environ[name]
+    return values
+
+
+def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment, then apply overrides (tests pass a mapping).
+
+    Raises:
+        ConfigError: production is asked for with the development secret.
+    """
+    values = _from_environment(os.environ if environ is None else environ)
+    values.update(overrides or {})
+    production = values["SURVEY_ENV"] == "production"
+    if production and values["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise ConfigError("SECRET_KEY must be set to a private random value when SURVEY_ENV=production")
+    if values["SESSION_COOKIE_SECURE"] is None:
+        values["SESSION_COOKIE_SECURE"] = production
+    elif isinstance(values["SESSION_COOKIE_SECURE"], str):
+        values["SESSION_COOKIE_SECURE"] = values["SESSION_COOKIE_SECURE"].lower() in {"1", "true", "yes"}
+    url = values["DATABASE_URL"]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    values.update(
+        SQLALCHEMY_DATABASE_URI=url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": values["DB_POOL_SIZE"], "pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        API_TITLE="Village field survey API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/static/",
+    )
+    return values

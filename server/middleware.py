@@ -1,0 +1,53 @@
+"""Per-request plumbing: request ids, JSON-only request bodies and security headers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import UnsupportedMediaType
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+API_PREFIX = "/api/v1/"
+
+# Pages of our own (sign-in, API docs) load their scripts and styles from this server only.
+PAGE_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _assign_request_id() -> None:
+    supplied = request.headers.get("X-Request-ID", "")
+    g.request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+
+def _require_json_body() -> None:
+    """API bodies are JSON (protocol.md); views that take files set `accepts_binary_body`."""
+    if not request.path.startswith(API_PREFIX) or request.method not in _BODY_METHODS:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "accepts_binary_body", False):
+        return
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    is_page = response.mimetype == "text/html"
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP if is_page else API_CSP)
+    if is_page:
+        response.headers["X-Frame-Options"] = "DENY"
+    # API answers may hold personal data: never cache them unless a view said otherwise (forms do).
+    if request.path.startswith(API_PREFIX) or is_page:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_assign_request_id)
+    app.before_request(_require_json_body)
+    app.after_request(_security_headers)

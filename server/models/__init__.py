@@ -1,0 +1,21 @@
+"""Database models: a leaf package that imports only SQLAlchemy and GeoAlchemy2."""
+
+from server.models.areas import Area, AreaLevel
+from server.models.audit import AuditEntry, AuditOutcome
+from server.models.base import Base
+from server.models.households import Household, Person
+from server.models.users import DeviceToken, Role, User, UserArea
+
+__all__ = [
+    "Area",
+    "AreaLevel",
+    "AuditEntry",
+    "AuditOutcome",
+    "Base",
+    "DeviceToken",
+    "Household",
+    "Person",
+    "Role",
+    "User",
+    "UserArea",
+]

@@ -1,0 +1,55 @@
+"""Households and their members, located in a natural village (details grow with reconciliation)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import Computed, DateTime, ForeignKey, Index, SmallInteger, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base, created_at, uuid_pk
+
+
+class Household(Base):
+    __tablename__ = "household"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    # Every large table carries the county, so it can later be distributed by county.
+    county_code: Mapped[str] = mapped_column(String(6), Computed("left(area_code, 6)"))
+    household_no: Mapped[str] = mapped_column(String(40))
+    head_name: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+    members: Mapped[list[Person]] = relationship(back_populates="household", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        UniqueConstraint("area_code", "household_no"),
+        Index("ix_household_area_code_pattern", "area_code", postgresql_ops={"area_code": "text_pattern_ops"}),
+        Index("ix_household_county_code", "county_code"),
+        Index("ix_household_location", "location", postgresql_using="gist"),
+    )
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str | None] = mapped_column(String(10))
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    relation_to_head: Mapped[str | None] = mapped_column(String(40))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = created_at()
+
+    household: Mapped[Household] = relationship(back_populates="members")

@@ -1,0 +1,63 @@
+"""Area queries, always scoped: a page of areas, one area."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from server.models import Area, AreaLevel
+from server.services.scope import in_scope
+from sync import geo
+from sync.errors import NotFound
+
+
+@dataclass(frozen=True)
+class AreaView:
+    code: str
+    level: AreaLevel
+    parent_code: str | None
+    name: dict[str, str | None]
+    centroid: dict[str, float] | None
+    bbox: list[float] | None
+
+
+def _select(scope: Sequence[str]) -> Select[Any]:
+    lat, lon = geo.latlon_columns(Area.centroid)
+    return select(Area.code, Area.level, Area.parent_code, Area.name_zh, Area.name_en, lat, lon,
+                  *geo.bbox_columns(Area.boundary)).where(in_scope(Area.code, scope))
+
+
+def _view(row: Any) -> AreaView:
+    code, level, parent, zh, en, lat, lon, *box = row
+    return AreaView(code, level, parent, {"zh": zh, "en": en}, geo.latlon(lat, lon),
+                    None if box[0] is None else [float(v) for v in box])
+
+
+def list_areas(
+    session: Session, scope: Sequence[str], *, level: AreaLevel | None = None, parent_code: str | None = None,
+    after: str | None = None, limit: int = 100,
+) -> tuple[list[AreaView], bool]:
+    """One keyset page of the areas in scope, ordered by code; returns the page and whether more follow."""
+    query = _select(scope).order_by(Area.code).limit(limit + 1)
+    if level is not None:
+        query = query.where(Area.level == level)
+    if parent_code is not None:
+        query = query.where(Area.parent_code == parent_code)
+    if after is not None:
+        query = query.where(Area.code > after)
+    rows = session.execute(query).all()
+    return [_view(row) for row in rows[:limit]], len(rows) > limit
+
+
+def get_area(session: Session, scope: Sequence[str], code: str) -> AreaView:
+    """Raises:
+    NotFound: no such area in the caller's scope (out of scope looks the same as absent).
+    """
+    row = session.execute(_select(scope).where(Area.code == code)).one_or_none()
+    if row is None:
+        raise NotFound(f"No area {code} in your scope.")
+    return _view(row)

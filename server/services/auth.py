@@ -1,0 +1,204 @@
+"""Sign-in: credentials, login throttling, device tokens and the principal a request acts as."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from server.models import AuditEntry, AuditOutcome, DeviceToken, Role, User
+from server.services import audit
+from server.services.passwords import verify_password
+from sync.errors import NotFound, TooManyRequests, Unauthenticated
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    message = "Wrong username or password. 用户名或密码错误。"
+
+
+class LoginThrottled(TooManyRequests):
+    code = "too_many_attempts"
+    message = "Too many failed sign-ins; wait before trying again. 登录失败次数过多，请稍后再试。"
+
+
+class TokenInvalid(Unauthenticated):
+    code = "token_invalid"
+    message = "This token is not known. Sign in again. 令牌无效，请重新登录。"
+
+
+class TokenRevoked(Unauthenticated):
+    code = "token_revoked"
+    message = "This token was revoked. Sign in again; nothing in your outbox is lost. 令牌已撤销，请重新登录。"
+
+
+class UserDisabled(Unauthenticated):
+    code = "user_disabled"
+    message = "This account is disabled. 此账号已停用。"
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    window_seconds: int
+    max_failures_per_account: int
+    max_failures_per_address: int
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as; loaded fresh for every request, so role and area changes apply at once."""
+
+    user_id: uuid.UUID
+    username: str
+    role: Role
+    scope: tuple[str, ...]
+    token_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    token_id: uuid.UUID
+    principal: Principal
+
+
+def principal_of(user: User, token_id: uuid.UUID | None = None) -> Principal:
+    return Principal(user.id, user.username, user.role, tuple(user.scope), token_id)
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def token_hash(token: str) -> bytes:
+    # A token carries 256 random bits, so a fast hash is enough; no salt or stretching is needed.
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _failures_since(session: Session, since: datetime, **match: str) -> tuple[int, datetime | None]:
+    clauses = [getattr(AuditEntry, column) == value for column, value in match.items()]
+    query = select(func.count(), func.min(AuditEntry.at)).where(
+        AuditEntry.action == "login", AuditEntry.outcome == AuditOutcome.failure, AuditEntry.at > since, *clauses
+    )
+    count, oldest = session.execute(query).one()
+    return count, oldest
+
+
+def _check_throttle(session: Session, username: str, address: str | None, limits: LoginLimits) -> None:
+    now = datetime.now(UTC)
+    since = now - timedelta(seconds=limits.window_seconds)
+    checks = [({"target": username}, limits.max_failures_per_account)]
+    if address:
+        checks.append(({"address": address}, limits.max_failures_per_address))
+    for match, limit in checks:
+        count, oldest = _failures_since(session, since, **match)
+        if count >= limit and oldest is not None:
+            # The lock lifts by itself once the oldest failure leaves the window: never permanent.
+            retry_after = max(1, math.ceil((oldest + timedelta(seconds=limits.window_seconds) - now).total_seconds()))
+            audit.record(session, "login", AuditOutcome.throttled, target=username, address=address)
+            raise LoginThrottled(details={"retry_after": retry_after}, retry_after=retry_after)
+
+
+def check_credentials(
+    session: Session, username: str, password: str, address: str | None, limits: LoginLimits, via: str
+) -> User:
+    """Returns the active user these credentials belong to; every attempt leaves an audit row.
+
+    Raises:
+        LoginThrottled: too many recent failures for this account or this address.
+        InvalidCredentials: unknown user, wrong password or disabled account (one answer for all).
+    """
+    username = normalize_username(username)
+    _check_throttle(session, username, address, limits)
+    user = session.scalar(select(User).where(User.username == username))
+    matches = verify_password(user.password_hash if user else None, password)
+    if user is None or not matches or user.disabled_at is not None:
+        audit.record(session, "login", AuditOutcome.failure, target=username, address=address, details={"via": via})
+        raise InvalidCredentials()
+    audit.record(
+        session, "login", AuditOutcome.success, actor_id=user.id, actor=user.username,
+        target=username, address=address, details={"via": via},
+    )
+    return user
+
+
+def issue_device_token(
+    session: Session, username: str, password: str, device_id: str, device_label: str | None,
+    address: str | None, limits: LoginLimits,
+) -> IssuedToken:
+    """Signs a device in and makes a new token; only the token's hash is stored.
+
+    Raises:
+        LoginThrottled, InvalidCredentials: as check_credentials.
+    """
+    user = check_credentials(session, username, password, address, limits, via="device")
+    token = secrets.token_urlsafe(32)
+    row = DeviceToken(user_id=user.id, token_hash=token_hash(token), device_id=device_id, device_label=device_label)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, "token.create", AuditOutcome.success, actor_id=user.id, actor=user.username,
+        target=str(row.id), address=address, details={"device_id": device_id},
+    )
+    return IssuedToken(token, row.id, principal_of(user, row.id))
+
+
+def authenticate_token(session: Session, token: str, touch_seconds: int) -> Principal:
+    """The principal a bearer token stands for; records when the device was last seen.
+
+    Raises:
+        TokenInvalid: no such token.
+        TokenRevoked: the token was revoked.
+        UserDisabled: the token's user is disabled (so every token of theirs is dead).
+    """
+    row = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == token_hash(token)))
+    if row is None:
+        raise TokenInvalid()
+    if row.revoked_at is not None:
+        raise TokenRevoked()
+    if row.user.disabled_at is not None:
+        raise UserDisabled()
+    stale = func.now() - timedelta(seconds=touch_seconds)
+    session.execute(
+        update(DeviceToken)
+        .where(DeviceToken.id == row.id)
+        .where((DeviceToken.last_seen_at.is_(None)) | (DeviceToken.last_seen_at < stale))
+        .values(last_seen_at=func.now())
+    )
+    return principal_of(row.user, row.id)
+
+
+def load_user_principal(session: Session, user_id: uuid.UUID) -> Principal:
+    """The principal of a web session's user.
+
+    Raises:
+        UserDisabled: the user was disabled or removed since signing in.
+    """
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None:
+        raise UserDisabled()
+    return principal_of(user)
+
+
+def revoke_token(session: Session, principal: Principal, token_id: uuid.UUID, address: str | None) -> None:
+    """Revokes a token of the caller's own, or any token when the caller is an admin; repeats are harmless.
+
+    Raises:
+        NotFound: no such token, or not one the caller may revoke (the same answer, to leak nothing).
+    """
+    row = session.get(DeviceToken, token_id)
+    if row is None or (row.user_id != principal.user_id and principal.role != Role.admin):
+        raise NotFound("No such device token.")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        row.revoked_by = principal.user_id
+        audit.record(
+            session, "token.revoke", AuditOutcome.success, actor_id=principal.user_id, actor=principal.username,
+            target=str(token_id), address=address, details={"owner": str(row.user_id)},
+        )

@@ -1,0 +1,1 @@
+"""Survey form definitions, their loader and checker, and the submission validator."""

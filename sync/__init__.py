@@ -1,0 +1,1 @@
+"""The sync engine: ingest, change feed and reconciliation; it knows no web framework."""

@@ -1,0 +1,83 @@
+"""The sign-in page in a real headless Chromium: wrong password, sign in, sign out."""
+
+import threading
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from werkzeug.serving import make_server
+
+from server.app import create_app
+from server.extensions import db
+from server.models import Area, AreaLevel, Role
+from server.services import users
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "cangshan-erhai-butterfly-spring"
+# Flags the Debian build needs on a machine with no outside network (see the README).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_server(empty_database):
+    """The app on a real port with committed data in its own database."""
+    app = create_app({"DATABASE_URL": empty_database, "SECRET_KEY": "browser-test"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.session.add(Area(code="532922", level=AreaLevel.county, name_zh="漾濞彝族自治县"))
+        users.create_user(db.session, "sup_yangbi", Role.supervisor, ["532922"], PASSWORD, actor="test")
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def page(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(locale="zh-CN")
+        yield page
+        browser.close()
+
+
+def test_supervisor_signs_in_and_out(live_server, page, tmp_path):
+    page.goto(live_server + "/")
+    assert page.url.endswith("/login")
+    assert "登录" in page.title() and "Sign in" in page.title()
+
+    page.fill("input[name=username]", "sup_yangbi")
+    page.fill("input[name=password]", "wrong-password-here")
+    page.click("button[type=submit]")
+    assert "Wrong username or password" in page.inner_text("[role=alert]")
+
+    page.fill("input[name=username]", "sup_yangbi")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    signed_in = page.inner_text("#signed-in")
+    assert "sup_yangbi" in signed_in and "supervisor" in signed_in and "532922" in signed_in
+    page.screenshot(path=str(tmp_path / "home.png"))
+    # The stylesheet loads (the CSP allows our own files): the page is a centred column.
+    assert page.evaluate("getComputedStyle(document.body).maxWidth") == "640px"
+
+    page.click("text=退出 · Sign out")
+    assert page.url.endswith("/login")
+    page.goto(live_server + "/")
+    assert page.url.endswith("/login")
+
+
+def test_login_form_without_csrf_token_is_refused(live_server, page):
+    answer = page.request.post(live_server + "/login", form={"username": "sup_yangbi", "password": PASSWORD})
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] == "csrf_failed"
