@@ -66,25 +66,27 @@ def app(database_url: str) -> Flask:
 
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[Session]:
-    """The app's session, joined to an outer transaction that is rolled back after the test.
+    """A session for the test's own set-up and checks, inside an outer transaction rolled back afterwards.
 
-    Code under test commits as usual; its commits become savepoints inside the outer transaction.
+    Each request (and CLI command) still gets a fresh app context and its own `db.session`, as in
+    production, but on the same connection: their commits become savepoints of the outer transaction.
     """
     with app.app_context():
         engines = db.engines
-        engine = engines[None]
-        connection = engine.connect()
-        outer = connection.begin()
-        # Flask-SQLAlchemy picks the bind from its engine map; point it at our connection.
-        engines[None] = connection
         db.session.configure(join_transaction_mode="create_savepoint")
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            outer.rollback()
-            connection.close()
-            engines[None] = engine
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    # Flask-SQLAlchemy picks the bind from its engine map; point it at our connection.
+    engines[None] = connection
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+        engines[None] = engine
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ def check_strength(password: str, user_inputs: list[str]) -> None:
         raise WeakPassword(f"The password needs at least {MIN_LENGTH} characters. 密码至少需要 {MIN_LENGTH} 个字符。")
     if len(password) > MAX_LENGTH:
         raise WeakPassword(f"The password may have at most {MAX_LENGTH} characters.")
-    # zxcvbn's cost grows with length; beyond 100 characters a password is strong by length alone.
-    result = zxcvbn(password[:100], user_inputs=user_inputs)
+    # zxcvbn refuses input over 72 characters; a longer password is strong by length alone.
+    result = zxcvbn(password[:72], user_inputs=user_inputs)
     if result["score"] < MIN_STRENGTH:
         hint = result["feedback"].get("warning") or "Use a longer passphrase of unrelated words."
         raise WeakPassword(f"The password is too easy to guess: {hint} 密码太容易被猜到。")

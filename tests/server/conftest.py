@@ -27,7 +27,7 @@ AREAS = [
 def areas(db_session: Session) -> list[Area]:
     rows = [Area(code=c, level=lv, parent_code=p, name_zh=n) for c, lv, p, n in AREAS]
     db_session.add_all(rows)
-    db_session.flush()
+    db_session.commit()
     return rows
 
 

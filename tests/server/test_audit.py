@@ -5,6 +5,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from server.api.uow import unit_of_work
+from server.extensions import db
 from server.models import AuditEntry, AuditOutcome, Role
 from server.services import audit, users
 from sync.errors import Conflict
@@ -18,16 +19,16 @@ def _count(db_session, action):
 def test_a_rolled_back_action_leaves_no_audit_row(app, db_session, areas):
     with app.test_request_context(), pytest.raises(Conflict):
         with unit_of_work():
-            users.create_user(db_session, "enum_a", Role.enumerator, ["532922"], PASSWORD, actor="test")
+            users.create_user(db.session, "enum_a", Role.enumerator, ["532922"], PASSWORD, actor="test")
             # The second create fails after the first one's audit row was added: both go together.
-            users.create_user(db_session, "enum_a", Role.enumerator, ["532922"], PASSWORD, actor="test")
+            users.create_user(db.session, "enum_a", Role.enumerator, ["532922"], PASSWORD, actor="test")
     assert _count(db_session, "user.create") == 0
 
 
 def test_a_committed_action_leaves_exactly_its_audit_row(app, db_session, areas):
     with app.test_request_context(), unit_of_work():
-        users.create_user(db_session, "enum_a", Role.enumerator, ["532922"], PASSWORD, actor="cli:ops")
-        users.disable_user(db_session, "enum_a", actor="cli:ops")
+        users.create_user(db.session, "enum_a", Role.enumerator, ["532922"], PASSWORD, actor="cli:ops")
+        users.disable_user(db.session, "enum_a", actor="cli:ops")
     rows = db_session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(r.action, r.target, r.actor, r.outcome) for r in rows] == [
         ("user.create", "enum_a", "cli:ops", AuditOutcome.success),
