@@ -14,13 +14,6 @@ from server.services import auth
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Device tokens and the signed-in user")
 
 
-def login_limits() -> auth.LoginLimits:
-    config = current_app.config
-    return auth.LoginLimits(
-        config["LOGIN_WINDOW_SECONDS"], config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    )
-
-
 @blp.route("/auth/device-tokens", methods=["POST"])
 @blp.doc(security=[])
 @blp.arguments(DeviceTokenRequestSchema)
@@ -30,7 +23,8 @@ def login_limits() -> auth.LoginLimits:
 def create_device_token(args):
     """Sign a device in; the token is shown once."""
     with unit_of_work(keep_on=(auth.InvalidCredentials, auth.LoginThrottled)):
-        return auth.issue_device_token(db.session, address=request.remote_addr, limits=login_limits(), **args)
+        limits = auth.LoginLimits.from_config(current_app.config)
+        return auth.issue_device_token(db.session, address=request.remote_addr, limits=limits, **args)
 
 
 @blp.route("/auth/device-tokens/<uuid:token_id>", methods=["DELETE"])

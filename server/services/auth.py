@@ -6,8 +6,10 @@ import hashlib
 import math
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -48,6 +50,12 @@ class LoginLimits:
     window_seconds: int
     max_failures_per_account: int
     max_failures_per_address: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LoginLimits:
+        return cls(
+            config["LOGIN_WINDOW_SECONDS"], config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+        )
 
 
 @dataclass(frozen=True)

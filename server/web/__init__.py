@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from server.api.auth import login_limits
 from server.api.guard import SESSION_USER
 from server.api.uow import unit_of_work
 from server.extensions import db
@@ -42,7 +41,7 @@ def login():
         with unit_of_work(keep_on=(auth.InvalidCredentials, auth.LoginThrottled)):
             user = auth.check_credentials(
                 db.session, request.form.get("username", ""), request.form.get("password", ""),
-                request.remote_addr, login_limits(), via="web",
+                request.remote_addr, auth.LoginLimits.from_config(current_app.config), via="web",
             )
             user_id = str(user.id)
     except (auth.InvalidCredentials, auth.LoginThrottled) as error:
