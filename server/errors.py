@@ -8,6 +8,7 @@ from typing import Any
 import flask_smorest
 from flask import g
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from schemas.common import ErrorSchema
@@ -39,6 +40,9 @@ HTTP_CODES = {
     422: "validation_failed",
     429: "too_many_requests",
 }
+
+# Seconds a client should wait when the database is unavailable (restart, failover).
+DATABASE_RETRY_AFTER = 5
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -73,6 +77,7 @@ class Api(flask_smorest.Api):
     def _register_error_handlers(self) -> None:
         super()._register_error_handlers()
         self._app.register_error_handler(domain.DomainError, self.handle_domain_error)
+        self._app.register_error_handler(OperationalError, self.handle_database_unavailable)
         self._app.register_error_handler(Exception, self.handle_unexpected_error)
 
     def handle_http_exception(self, error: HTTPException):
@@ -98,6 +103,12 @@ class Api(flask_smorest.Api):
         if isinstance(error, domain.TooManyRequests):
             headers["Retry-After"] = str(error.retry_after)
         return error_body(error.code, error.message, error.details), _status_of(error), headers
+
+    def handle_database_unavailable(self, error: OperationalError):
+        """The database is down or restarting: tell clients to come back rather than fail hard."""
+        log.warning("database unavailable, request id %s: %s", g.get("request_id", "-"), type(error.orig).__name__)
+        body = error_body("database_unavailable", "The database is unavailable; retry shortly. 数据库暂时不可用，请稍后重试。")
+        return body, 503, {"Retry-After": str(DATABASE_RETRY_AFTER)}
 
     def handle_unexpected_error(self, error: Exception):
         request_id = g.get("request_id", "-")

@@ -3,10 +3,8 @@
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from server.extensions import db
-from sync.errors import DomainError
 
 blp = Blueprint("health", __name__, url_prefix="/", description="Liveness and database check")
 
@@ -17,17 +15,11 @@ class HealthSchema(Schema):
     postgis = fields.String()
 
 
-class DatabaseUnavailable(DomainError):
-    code = "database_unavailable"
-    message = "The database cannot be reached."
-
-
 @blp.route("/healthz")
 @blp.doc(security=[])
 @blp.response(200, HealthSchema)
+@blp.alt_response(503, description="The database is unavailable")
 def healthz():
-    try:
-        postgis = db.session.execute(text("select postgis_lib_version()")).scalar_one()
-    except OperationalError as error:
-        raise DatabaseUnavailable() from error
+    """200 when PostGIS answers; 503 database_unavailable with Retry-After when it does not."""
+    postgis = db.session.execute(text("select postgis_lib_version()")).scalar_one()
     return {"status": "ok", "database": "ok", "postgis": postgis}

@@ -4,7 +4,6 @@ from sqlalchemy import select
 
 from server.models import AuditEntry, Role, User
 from server.services.passwords import verify_password
-
 from tests.server.conftest import PASSWORD
 
 

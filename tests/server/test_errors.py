@@ -81,3 +81,12 @@ def test_security_headers_on_api_answers(client):
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert len(answer.headers["X-Request-ID"]) >= 8
+
+
+def test_database_outage_is_503_with_retry_after():
+    # Nothing listens on port 1: the same failure as a database that is down or restarting.
+    app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none", "TESTING": True, "SECRET_KEY": "x"})
+    answer = app.test_client().get("/healthz")
+    error = _assert_error_shape(answer, 503, "database_unavailable")
+    assert answer.headers["Retry-After"] == "5"
+    assert "127.0.0.1" not in error["message"]

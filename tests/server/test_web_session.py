@@ -4,7 +4,6 @@ import re
 
 from server.models import Role
 from server.services import users
-
 from tests.server.conftest import PASSWORD
 
 
