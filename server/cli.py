@@ -101,7 +101,7 @@ def demo_accounts() -> None:
     """Print the demo accounts and their passwords."""
     click.echo("    demo accounts (username / password / role / scope):")
     for account in demo.ACCOUNTS:
-        click.echo(f"      {account.username:<14} {account.password:<26} {account.role.value:<11} {' '.join(account.areas)}")
+        click.echo(f"      {account.username:<19} {account.password:<28} {account.role.value:<11} {' '.join(account.areas)}")
 
 
 def register(app: Flask) -> None:

@@ -1,8 +1,10 @@
-"""Reading one layer of an area file (GeoJSON, GeoPackage, Shapefile) into plain features and problems."""
+"""Reading one layer of an area file (GeoJSON, GeoPackage, Shapefile): its features, cells, geometries and CRS."""
 
 from __future__ import annotations
 
 import math
+import numbers
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,13 @@ import pyogrio.raw
 import shapely
 from pyogrio import errors as ogr_errors
 from shapely.errors import GEOSException
+from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from sync.errors import InvalidInput
 
-WGS84_NAMES = frozenset({"EPSG:4326", "OGC:CRS84"})
+# GDAL names a GeoJSON file with heights EPSG:4979 (WGS 84 3-D); its longitude/latitude are the same.
+WGS84_NAMES = frozenset({"EPSG:4326", "OGC:CRS84", "EPSG:4979", "OGC:CRS84h"})
 
 # Accepted attribute names per column, case-insensitive, best first. Shapefiles cut field
 # names to 10 characters, so "parent_code" arrives as "parent_cod".
@@ -28,6 +32,8 @@ COLUMNS = {
     "parent_code": ("parent_code", "parent_cod"),
 }
 REQUIRED = ("code", "level", "name_zh")
+NAME_MAX = 200
+DIGITS = re.compile(r"[0-9]+")
 
 _READ_ERRORS = (
     ogr_errors.DataSourceError, ogr_errors.DataLayerError, ogr_errors.FieldError,
@@ -61,6 +67,10 @@ class AreaImportFailed(InvalidInput):
             details={"problems": [str(problem) for problem in problems]},
         )
         self.problems = problems
+
+
+class ValueRefused(Exception):
+    """One value of a row is refused; the message is the reason shown to the user."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,91 @@ def _feature(row: int, values: dict[str, Any], wkb: bytes | None) -> Feature:
     return Feature(row, values, None if geometry.is_empty else geometry)
 
 
+def area_shape(feature: Feature) -> tuple[MultiPolygon | None, Point | None]:
+    """(boundary, centroid) of a feature; a point is taken as the centroid of an area without a boundary.
+
+    Raises:
+        ValueRefused: the geometry is unreadable, of another type, or not valid.
+    """
+    if feature.geometry_error:
+        raise ValueRefused(feature.geometry_error)
+    geometry = feature.geometry
+    if geometry is None or isinstance(geometry, Point):
+        return None, geometry
+    if isinstance(geometry, Polygon):
+        geometry = MultiPolygon([geometry])
+    if not isinstance(geometry, MultiPolygon):
+        raise ValueRefused(f"geometry must be a Polygon, MultiPolygon or Point, not {geometry.geom_type} (边界须为面)")
+    # Refused rather than repaired: an automatic fix can silently change which households fall inside.
+    reason = shapely.is_valid_reason(geometry)
+    if reason != "Valid Geometry":
+        raise ValueRefused(f"invalid geometry: {reason}; repair it in the GIS and export again (边界几何无效)")
+    return geometry, shapely.point_on_surface(geometry)
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a cell is empty: null, NaN or blank."""
+    if value is None:
+        return True
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return value != value  # NaN: how pyogrio reports a null in a numeric column
+    return isinstance(value, str) and not value.strip()
+
+
+def read_code(value: Any) -> str:
+    """The code as a string of digits.
+
+    Raises:
+        ValueRefused: missing, fractional, or not only digits.
+    """
+    # Codes often arrive as numbers (numeric GeoJSON or Shapefile columns), and a numeric column
+    # holding a null comes back as floats, so a whole float is as good as an integer.
+    if is_missing(value):
+        raise ValueRefused("missing code (缺少编码)")
+    if isinstance(value, numbers.Integral):
+        text = str(int(value))
+    elif isinstance(value, numbers.Real):
+        if not float(value).is_integer():
+            raise ValueRefused(f"code {value} is not a whole number; a code has digits only (编码只能是数字)")
+        text = str(int(value))
+    else:
+        text = str(value).strip()
+    if not DIGITS.fullmatch(text):
+        raise ValueRefused(f"code '{text}' must contain digits only (编码只能是数字)")
+    return text
+
+
+def code_or_none(value: Any) -> str | None:
+    try:
+        return read_code(value)
+    except ValueRefused:
+        return None
+
+
+def code_label(feature: Feature) -> str | None:
+    """The code as written in the file, to name the row even when the code itself is wrong."""
+    value = feature.values.get("code")
+    if is_missing(value):
+        return None
+    return code_or_none(value) or str(value).strip()
+
+
+def read_name(value: Any, *, required: bool) -> str | None:
+    """The trimmed name, or None when an optional name is empty.
+
+    Raises:
+        ValueRefused: a required name is missing, or a name is too long.
+    """
+    if is_missing(value):
+        if required:
+            raise ValueRefused("missing name: fill in the name or name_zh column (缺少名称)")
+        return None
+    text = str(value).strip()
+    if len(text) > NAME_MAX:
+        raise ValueRefused(f"name '{text[:20]}...' has {len(text)} characters; at most {NAME_MAX} (名称过长)")
+    return text
+
+
 def crs_problems(layer: AreaLayer) -> list[RowProblem]:
     """File-level problems with the coordinate reference system: only WGS 84 longitude/latitude is accepted."""
     west, south, east, north = _bounds(layer)
@@ -172,8 +267,8 @@ def crs_problems(layer: AreaLayer) -> list[RowProblem]:
         return [RowProblem(0, None, f"wrong CRS: {_short(layer.crs)}; export the layer in EPSG:4326 (WGS 84) "
                                     "(坐标系须为 WGS 84)")]
     if not in_range:
-        return [RowProblem(0, None, f"coordinates ({bounds}) are outside longitude/latitude range although the file "
-                                    "says EPSG:4326; export the layer in EPSG:4326 (WGS 84) (坐标超出经纬度范围)")]
+        return [RowProblem(0, None, f"coordinates ({bounds}) are outside longitude/latitude range although the "
+                                    "file declares WGS 84; export the layer in EPSG:4326 (WGS 84) (坐标超出经纬度范围)")]
     return []
 
 
