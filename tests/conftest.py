@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import flask_migrate
 import pytest
@@ -24,11 +25,11 @@ def _server_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A fresh database on the configured server, dropped at the end of the run."""
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the configured server, dropped when the block ends."""
     server = make_url(_server_url()).set(drivername="postgresql+psycopg")
-    name = f"survey_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -40,20 +41,18 @@ def database_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """The suite's database, migrated once by `app`, dropped at the end of the run."""
+    with scratch_database("survey_test") as url:
+        yield url
+
+
 @pytest.fixture
-def empty_database(database_url: str) -> Iterator[str]:
+def empty_database() -> Iterator[str]:
     """A database of its own, for tests that need real commits or go down and up the migrations."""
-    url = make_url(database_url)
-    name = f"{url.database}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("survey_scratch") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
