@@ -38,8 +38,7 @@ class DemoReport:
         lines = [f"Loaded the Dali demo (size {self.size}, seed {self.seed}) in {self.seconds:.1f} s."]
         lines += [f"  {level.value:<16} {count:>9,}" for level, count in self.areas.items()]
         lines += [f"  {'households':<16} {self.households:>9,}", f"  {'people':<16} {self.people:>9,}"]
-        lines.append(f"  {len(self.accounts)} demo accounts (username / password / role / scope):")
-        lines += [f"    {a.username:<19} {a.password:<26} {a.role.value:<11} {' '.join(a.areas)}" for a in self.accounts]
+        lines.append(f"  {len(self.accounts)} demo accounts: see `flask demo accounts`")
         return "\n".join(lines)
 
 
