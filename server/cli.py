@@ -1,4 +1,4 @@
-"""The flask CLI: areas import, users create/disable, demo load/accounts."""
+"""The flask CLI: areas import, forms publish, users create/disable, demo load/accounts."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from schemas.form_definition import form_definition_schema
 from server import demo
 from server.extensions import db
 from server.models import Role
-from server.services import area_import, users
+from server.services import area_import, forms, users
+from survey_forms import loader
 from sync.errors import DomainError
 
 areas_cli = AppGroup("areas", help="Administrative areas.")
+forms_cli = AppGroup("forms", help="Survey form definitions.")
 users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
@@ -43,6 +46,22 @@ def import_areas(path: Path, layer: str | None) -> None:
         click.echo(f"Nothing was imported: {len(error.problems)} problem(s) in {path}", err=True)
         for problem in error.problems:
             click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@forms_cli.command("publish")
+def publish_forms() -> None:
+    """Check every definition in survey_forms/definitions and publish the versions not yet published."""
+    try:
+        definitions = loader.load_all(form_definition_schema())
+        report = forms.publish(db.session, definitions, actor=_actor())
+    except loader.FormDefinitionError as error:
+        db.session.rollback()
+        click.echo(f"Nothing was published. {error}", err=True)
         sys.exit(1)
     except DomainError as error:
         _fail(error)
@@ -105,5 +124,5 @@ def demo_accounts() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (areas_cli, users_cli, demo_cli):
+    for group in (areas_cli, forms_cli, users_cli, demo_cli):
         app.cli.add_command(group)

@@ -81,6 +81,8 @@ class Api(flask_smorest.Api):
         self._app.register_error_handler(Exception, self.handle_unexpected_error)
 
     def handle_http_exception(self, error: HTTPException):
+        if error.code == 304:  # Not Modified carries no body
+            return "", 304
         data = getattr(error, "data", None) or {}
         code = HTTP_CODES.get(error.code or 500, "error")
         details: dict[str, Any] = {}

@@ -9,7 +9,9 @@ from sqlalchemy import inspect
 from server.app import create_app
 from server.extensions import db
 
-OUR_TABLES = {"alembic_version", "area", "app_user", "user_area", "device_token", "audit_log", "household", "person"}
+OUR_TABLES = {
+    "alembic_version", "area", "app_user", "user_area", "device_token", "audit_log", "household", "person", "form_version",
+}
 
 
 def _tables(engine):

@@ -3,6 +3,7 @@
 from server.models.areas import Area, AreaLevel
 from server.models.audit import AuditEntry, AuditOutcome
 from server.models.base import Base
+from server.models.forms import FormVersion
 from server.models.households import Household, Person
 from server.models.users import DeviceToken, Role, User, UserArea
 
@@ -13,6 +14,7 @@ __all__ = [
     "AuditOutcome",
     "Base",
     "DeviceToken",
+    "FormVersion",
     "Household",
     "Person",
     "Role",

@@ -58,7 +58,7 @@ def test_small_gives_the_expected_count_per_level(db_session, loaded):
     assert any(message.startswith("natural_village:") for message in messages)
     summary = report.summary()
     assert "natural_village" in summary and "480" in summary and f"{people:,}" in summary
-    assert "demo_admin" in summary and "erhai-cangshan-admin-2026" in summary
+    assert "5 demo accounts" in summary
 
 
 def test_codes_match_their_level_and_extend_their_parent(db_session, loaded):
@@ -245,3 +245,10 @@ def test_the_sizes_grow_as_documented():
     assert households(demo.SIZES["medium"]) == 10 * 480
     assert sum(c.township_count for c in COUNTIES) == 110
     assert 400_000 <= households(demo.SIZES["full"]) <= 600_000
+
+
+def test_demo_accounts_command_prints_every_account_and_password(app):
+    result = app.test_cli_runner().invoke(args=["demo", "accounts"])
+    assert result.exit_code == 0
+    for account in demo.ACCOUNTS:
+        assert account.username in result.output and account.password in result.output

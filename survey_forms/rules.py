@@ -1,0 +1,259 @@
+"""JsonLogic for survey-form rules: validated and compiled once into closures that answer as the phones' engine does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from survey_forms import rules_data, rules_logic, rules_math, rules_scopes
+from survey_forms.rules_js import RuleError, RuleSyntaxError, to_text, truthy
+
+__all__ = ["ALLOWED_OPERATORS", "RuleError", "RuleSyntaxError", "apply", "compile_rule", "operators_used",
+           "referenced_vars", "truthy"]
+
+# The semantics are those of the JSON Logic conformance suites (json-logic/compat-tables, as implemented by
+# json-logic-engine), checked by tests/survey_forms/test_jsonlogic_conformance.py:
+#
+# - Truthiness: false, null, 0, "", [] and NaN are false; "0" and {} are true.
+# - Numbers follow JavaScript: strings are parsed ("1e2" is 100, "" is 0, "abc" is NaN), null is 0, booleans 0/1.
+#   A NaN result, any arithmetic on an array or object, and any division by zero raise RuleError("NaN").
+#   Integers stay integers (4 / 2 is 2); past 2**53 they become floats, as on the phones.
+# - ==, !=, <, <=, >, >=: two strings compare as strings, any other pair as numbers (null is 0); a value that is
+#   not a number then raises RuleError("NaN") rather than answering false, e.g. {"==": [1, "yes"]}. One exception,
+#   which the suites leave open: null against a non-numeric string ({"==": [null, "yes"]}, an unanswered field
+#   against a choice) is simply unequal and unordered.
+#   === and !== compare type and value without coercion (1 and 1.0 are the same number; true is not 1).
+# - var reads a dotted path ("a.b.0"); {"var": ["x", default]} gives the default when the value is missing or null;
+#   "", null and [] read the whole data. val reads a list of keys without splitting on dots, and [[n], ...] first
+#   climbs n scopes: inside map/filter/all/some/none/reduce level 1 is the iterator's frame and level 2 the data the
+#   iterator was called on (so {"val": [[2], "$params", "x"]} reaches the form's $params from inside an iterator).
+#   Form conventions need nothing special: `$root`, `$params` and `$value` are keys of the data dict.
+# - Statically wrong arguments ({"-": []}, {"if": 5}, {"map": [null, ...]}, an unknown operator, an object with
+#   several keys) raise RuleSyntaxError when compiling; errors that depend on the data raise RuleError when evaluating.
+# - Data must be JSON-like (dict, list, str, int, float, bool, None); results may share lists and objects with it.
+#
+# Each operator module maps names to compile functions f(compiler, op, arg, at) -> fn(data, up): `arg` is the
+# operator's argument as written, `at` the JSON pointer of the operation, and `up` the scopes above (rules_scopes).
+_OPERATORS: dict[str, Callable] = {**rules_logic.OPERATORS, **rules_math.OPERATORS, **rules_data.OPERATORS,
+                                   **rules_scopes.OPERATORS}
+ALLOWED_OPERATORS: frozenset[str] = frozenset(_OPERATORS)
+MAX_DEPTH = 100  # nesting of operators and arrays; deeper rules are refused, far from Python's recursion limit
+_SCALARS = (str, int, float, bool, type(None))
+_ITERATORS = frozenset({"map", "filter", "reduce", "all", "some", "none"})
+_FRAME = object()  # in referenced_vars' scope chain: a level that holds an iterator's frame, not data
+
+
+def compile_rule(rule: Any) -> Callable[[Any], Any]:
+    """Validate the rule once and return fn(data) -> result; raises RuleSyntaxError for a malformed rule."""
+    fn = _Compiler(_uses_scopes(rule)).node(rule, "")
+
+    def evaluate(data: Any = None) -> Any:
+        try:
+            return fn(data, None)
+        except RecursionError:
+            # Only absurdly nested data gets here (e.g. cat of an array nested a thousand deep).
+            raise RuleError({"type": "Too Deep"}) from None
+
+    return evaluate
+
+
+def apply(rule: Any, data: Any = None) -> Any:
+    return compile_rule(rule)(data)
+
+
+def _escape(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _gather(fns: list) -> Callable[[Any, Any], Any]:
+    """fn(data, scopes) -> the values of fns; spelled out for the usual one or two operands (no loop, no list)."""
+    if len(fns) == 1:
+        only = fns[0]
+        return lambda d, up: (only(d, up),)
+    if len(fns) == 2:
+        first, second = fns
+        return lambda d, up: (first(d, up), second(d, up))
+    fns = tuple(fns)
+    return lambda d, up: [fn(d, up) for fn in fns]
+
+
+class _Compiler:
+    """Turns a rule into nested closures fn(data, scopes); the operator modules call back into it for their arguments."""
+
+    def __init__(self, scopes: bool) -> None:
+        # Whether iterators and try must record the scopes above them (only when a val climbs to them).
+        self.scopes = scopes
+        self._depth = 0
+
+    def node(self, node: Any, at: str) -> Callable[[Any, Any], Any]:
+        kind = type(node)
+        if kind in _SCALARS:
+            return rules_logic.constant(node)
+        if kind is not dict and kind is not list:
+            raise RuleSyntaxError(f"a Python {kind.__name__} is not a JSON value", at)
+        if kind is dict and not node:
+            return lambda d, up: {}
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise RuleSyntaxError(f"the rule is nested deeper than {MAX_DEPTH} levels", at)
+            return self._operation(node, at) if kind is dict else self._array(node, at)
+        finally:
+            self._depth -= 1
+
+    def _operation(self, node: dict, at: str) -> Callable[[Any, Any], Any]:
+        if len(node) > 1:
+            raise RuleSyntaxError("an object with several keys is not a rule; wrap literal objects in preserve", at)
+        (op, arg), = node.items()
+        build = _OPERATORS.get(op)
+        if build is None:
+            raise RuleSyntaxError("unknown or not allowed operator", at, str(op), "Unknown Operator")
+        return build(self, op, arg, at)
+
+    def _array(self, items: list, at: str) -> Callable[[Any, Any], Any]:
+        # A literal array's items are rules too: [1, {"var": "x"}] gives [1, <x>].
+        fns = [self.node(item, f"{at}/{index}") for index, item in enumerate(items)]
+        if all(type(item) in _SCALARS for item in items):
+            fixed = tuple(items)
+            return lambda d, up: list(fixed)
+        return lambda d, up: [fn(d, up) for fn in fns]
+
+    def inner(self, at: str, op: str) -> str:
+        """The JSON pointer of an operator's argument."""
+        return f"{at}/{_escape(op)}"
+
+    def listed(self, op: str, arg: Any, at: str, minimum: int = 0) -> list[tuple[Any, str]]:
+        """(node, pointer) of each argument of an operator that needs a literal array (if, and, map, <, ...)."""
+        if type(arg) is not list:
+            raise RuleSyntaxError("the arguments must be written as an array", at, op, "Invalid Arguments")
+        if len(arg) < minimum:
+            raise RuleSyntaxError(f"needs at least {minimum} argument(s)", at, op, "Invalid Arguments")
+        inner = self.inner(at, op)
+        return [(node, f"{inner}/{index}") for index, node in enumerate(arg)]
+
+    def arguments(self, op: str, arg: Any, at: str, minimum: int = 0):
+        """(argument closures, None), or (None, fn) when one rule computes the whole argument list ("chaining")."""
+        if type(arg) is dict and arg:
+            value = self.node(arg, self.inner(at, op))
+            return None, lambda d, up: _as_list(value(d, up))
+        nodes = self.listed(op, arg, at, minimum) if type(arg) is list else [(arg, self.inner(at, op))]
+        if len(nodes) < minimum:
+            raise RuleSyntaxError(f"needs at least {minimum} argument(s)", at, op, "Invalid Arguments")
+        return [self.node(node, pointer) for node, pointer in nodes], None
+
+    def values(self, op: str, arg: Any, at: str, minimum: int = 0) -> Callable[[Any, Any], Any]:
+        """fn(data, scopes) -> the operator's evaluated arguments, for operators that take them all at once."""
+        fns, dynamic = self.arguments(op, arg, at, minimum)
+        if dynamic is not None:
+            return dynamic
+        return _gather(fns)
+
+    gather = staticmethod(_gather)
+
+    @staticmethod
+    def is_boolean(node: Any) -> bool:
+        return type(node) is dict and len(node) == 1 and next(iter(node)) in rules_logic.BOOLEAN_OPERATORS
+
+    @staticmethod
+    def constant_of(node: Any) -> tuple[bool, Any]:
+        return (True, node) if type(node) in _SCALARS else (False, None)
+
+    @staticmethod
+    def simple_key(node: Any) -> str | None:
+        """The key of a plain field read ({"var": "age"}, {"val": "age"}) that a comparison can look up inline."""
+        if type(node) is not dict or len(node) != 1:
+            return None
+        (op, arg), = node.items()
+        if type(arg) is list and len(arg) == 1:
+            arg = arg[0]
+        if type(arg) is not str or not arg or op not in ("var", "val") or (op == "var" and "." in arg):
+            return None
+        return arg
+
+
+def _as_list(value: Any) -> list:
+    return value if type(value) is list else [value]
+
+
+def _operations(rule: Any):
+    """(operator, argument) of every operation in the rule, outside preserve; iterative, so any depth is safe."""
+    pending = [rule]
+    while pending:
+        node = pending.pop()
+        if type(node) is list:
+            pending.extend(node)
+        elif type(node) is dict and len(node) == 1:
+            (op, arg), = node.items()
+            yield op, arg
+            if op != "preserve":
+                pending.append(arg)
+
+
+def _uses_scopes(rule: Any) -> bool:
+    """Whether some val or exists may climb scopes ([[n], ...], or a path computed at run time)."""
+    for op, arg in _operations(rule):
+        if op in ("val", "exists") and (type(arg) is dict or (type(arg) is list and any(type(k) in (list, dict) for k in arg))):
+            return True
+    return False
+
+
+def operators_used(rule: Any) -> set[str]:
+    """The operators the rule uses (literal data inside preserve is not looked into)."""
+    compile_rule(rule)
+    return {op for op, _ in _operations(rule)}
+
+
+def referenced_vars(rule: Any, include_iterator_scopes: bool = False) -> set[str]:
+    """Every path the rule reads from its data, as "a.b.c" (the whole data as "").
+
+    var, val, exists, missing and missing_some count. By default only reads of the rule's own data are returned:
+    inside map/filter/reduce/all/some/none the data is the element (reduce: accumulator/current) and inside a try
+    fallback it is the error, so those reads are left out unless include_iterator_scopes is true; a val that climbs
+    back out ({"val": [[2], "$params", "x"]}) is a read of the rule's data. Paths computed at run time are not known.
+    """
+    compile_rule(rule)
+    found: set[str] = set()
+    _collect(rule, True, (), found, include_iterator_scopes)
+    return found
+
+
+def _collect(node: Any, outer: bool, above: tuple, found: set[str], everything: bool) -> None:
+    """Add the paths read under node; outer: whether node reads the rule's own data; above: what each climb reaches."""
+    if type(node) is list:
+        for item in node:
+            _collect(item, outer, above, found, everything)
+        return
+    if type(node) is not dict or len(node) != 1:
+        return
+    (op, arg), = node.items()
+    args = arg if type(arg) is list else [arg]
+    if op == "preserve":
+        return
+    if type(arg) is list and (op in _ITERATORS or op == "try"):
+        # Iterator bodies and try fallbacks read a new scope; level 1 above is a frame, level 2 this data.
+        inner = (_FRAME, outer, *above)
+        keep = (0, 2) if op == "reduce" else (0,)
+        for index, item in enumerate(args):
+            if index in keep:
+                _collect(item, outer, above, found, everything)
+            else:
+                _collect(item, False, inner, found, everything)
+        return
+    _collect_read(op, arg, args, outer, above, found, everything)
+    _collect(arg, outer, above, found, everything)
+
+
+def _collect_read(op: str, arg: Any, args: list, outer: bool, above: tuple, found: set[str], everything: bool) -> None:
+    if op == "var" and type(args[0] if args else None) in _SCALARS and (outer or everything):
+        path = args[0] if args else None
+        found.add("" if path is None or path == "" else to_text(path))
+    elif op in ("val", "exists") and rules_data.is_literal_path(arg):
+        levels, steps = rules_data.val_plan(arg)
+        reached = outer if levels == 0 else (above[levels - 1] if levels <= len(above) else _FRAME)
+        if reached is not _FRAME and (reached or everything):
+            found.add(".".join(text for text, _ in steps))
+    elif op in ("missing", "missing_some") and (outer or everything):
+        keys = args[1] if op == "missing_some" and len(args) > 1 else args
+        keys = keys[0] if op == "missing" and keys and type(keys[0]) is list else keys
+        if type(keys) is list:
+            found.update(to_text(key) for key in keys if type(key) in _SCALARS)

@@ -1,0 +1,236 @@
+"""The submission validator: compiled once per form version, then validate(data) lists every problem."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from survey_forms import rules
+from survey_forms.checks import Check, same_value, value_check
+from survey_forms.definition import FormDefinition
+from survey_forms.levels import FieldAt, Level, levels_of
+from survey_forms.loader import calculation_order
+from survey_forms.messages import message
+
+Rule = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def _truthy(value: Any) -> bool:
+    # JsonLogic truthiness: an empty array is false, the string "0" is true.
+    if isinstance(value, list):
+        return len(value) > 0
+    return bool(value) and value == value  # NaN is false
+
+
+def _safe(rule: Rule) -> Rule:
+    """A rule whose evaluation error counts as 'no value' (None) rather than a crash."""
+
+    def run(data: Any) -> Any:
+        try:
+            return rule(data)
+        except (rules.RuleError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+
+    return run
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledField:
+    name: str
+    relevant: tuple[int, ...]  # indices into the level's distinct relevance rules, outermost group first
+    required: bool | Rule
+    check: Check | None
+    constraint: Rule | None
+    constraint_message: dict[str, str] | None
+    is_calculated: bool
+    repeat: CompiledLevel | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledLevel:
+    name: str | None
+    fields: tuple[CompiledField, ...]
+    names: frozenset[str]
+    # Each distinct relevance rule of the level once: a group's rule serves all its fields.
+    relevance: tuple[Rule, ...]
+
+
+class CompiledForm:
+    """One form version, compiled: rules become closures, checks are chosen per field once."""
+
+    def __init__(self, definition: FormDefinition):
+        document = definition.document
+        self.definition = definition
+        self.parameters = definition.parameters
+        self._lists = {name: frozenset(c["name"] for c in spec["choices"])
+                       for name, spec in document.get("choice_lists", {}).items()}
+        levels = levels_of(document)
+        self._top = self._compile_level(levels[None], levels)
+        self._calculations = self._compile_calculations(levels)
+
+    def validate(self, data: Any) -> list[FieldError]:
+        """Every problem of a submission's data, with its path; an empty list when it is valid."""
+        if type(data) is not dict:
+            return [FieldError("", "type", message("type", {"expected": "object"}))]
+        errors: list[FieldError] = []
+        top = self.computed(data)
+        self._check_level(self._top, top, data, "", errors)
+        return errors
+
+    def computed(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The data with every calculation done by the server, in dependency order."""
+        top: dict[str, Any] = {**data, "$params": self.parameters}
+        for repeat in self._repeats_of(self._top):
+            rows = data.get(repeat.name)
+            if type(rows) is list:
+                top[repeat.name] = [{**row, "$root": top, "$params": self.parameters} if type(row) is dict else row
+                                    for row in rows]
+        for level_name, name, rule in self._calculations:
+            if level_name is None:
+                top[name] = rule(top)
+                continue
+            for row in top.get(level_name) or ():
+                if type(row) is dict:
+                    row[name] = rule(row)
+        return top
+
+    def _check_level(self, level: CompiledLevel, context: dict[str, Any], sent: dict[str, Any], prefix: str,
+                     errors: list[FieldError]) -> None:
+        for key in sent:
+            if key not in level.names:
+                errors.append(FieldError(prefix + key, "unknown_field", message("unknown_field", {})))
+        # Relevance is worked out only where it can matter, and each rule at most once per row.
+        relevance: list[bool | None] = [None] * len(level.relevance)
+        for field in level.fields:
+            value = sent.get(field.name)
+            if value is None and field.required is False:
+                continue
+            if not self._relevant(level, field, context, relevance):
+                if value is not None:
+                    errors.append(FieldError(prefix + field.name, "not_relevant", message("not_relevant", {})))
+                continue
+            self._check_field(field, value, context, prefix, errors)
+
+    @staticmethod
+    def _relevant(level: CompiledLevel, field: CompiledField, context: dict[str, Any], known: list[bool | None]) -> bool:
+        for index in field.relevant:
+            result = known[index]
+            if result is None:
+                result = known[index] = _truthy(level.relevance[index](context))
+            if not result:
+                return False
+        return True
+
+    def _check_field(self, field: CompiledField, value: Any, context: dict[str, Any], prefix: str,
+                     errors: list[FieldError]) -> None:
+        path = prefix + field.name
+        if value is None:
+            required = field.required if type(field.required) is bool else _truthy(field.required(context))
+            if required and not field.is_calculated:
+                errors.append(FieldError(path, "required", message("required", {})))
+            return
+        if field.is_calculated:
+            expected = context.get(field.name)
+            if expected is not None and not same_value(value, expected):
+                details = {"expected": expected}
+                errors.append(FieldError(path, "calculation_mismatch", message("calculation_mismatch", details)))
+            return
+        problem = field.check(value) if field.check else None
+        if problem is None and field.constraint is not None:
+            # A repeat's constraint sees its rows with the server's calculations done.
+            context["$value"] = context[field.name] if field.repeat is not None else value
+            problem = None if _truthy(field.constraint(context)) else ("constraint", {})
+        if problem is not None:
+            code, details = problem
+            errors.append(FieldError(path, code, message(code, details, field.constraint_message)))
+        if field.repeat is not None and (problem is None or problem[0] == "constraint"):
+            for index, (row, row_sent) in enumerate(zip(context[field.name], value, strict=True)):
+                self._check_level(field.repeat, row, row_sent, f"{path}[{index}].", errors)
+
+    def _compile_level(self, level: Level, levels: dict[str | None, Level]) -> CompiledLevel:
+        table: dict[str, int] = {}
+        rules_in_order: list[Rule] = []
+
+        def index_of(rule: Any) -> int:
+            key = json.dumps(rule, sort_keys=True)
+            if key not in table:
+                table[key] = len(rules_in_order)
+                rules_in_order.append(_safe(rules.compile_rule(rule)))
+            return table[key]
+
+        fields = []
+        for item in level.fields:
+            if item.spec["type"] == "note":
+                continue
+            conditions = [rule for rule, _ in item.group_relevance if rule is not None]
+            if "relevant" in item.spec:
+                conditions.append(item.spec["relevant"])
+            fields.append(self._compile_field(item, levels, tuple(index_of(rule) for rule in conditions)))
+        return CompiledLevel(level.name, tuple(fields), frozenset(f.name for f in fields), tuple(rules_in_order))
+
+    def _compile_field(self, item: FieldAt, levels: dict[str | None, Level], relevant: tuple[int, ...]) -> CompiledField:
+        spec = item.spec
+        required = spec.get("required", False)
+        if "choices" in spec:
+            choices = frozenset(c["name"] for c in spec["choices"])
+        else:
+            choices = self._lists.get(spec.get("choice_list"), frozenset())
+        is_repeat = spec["type"] == "repeat"
+        check = _repeat_shape(spec.get("min_count"), spec.get("max_count")) if is_repeat else value_check(spec, choices)
+        return CompiledField(
+            name=spec["name"],
+            relevant=relevant,
+            required=required if type(required) is bool else _safe(rules.compile_rule(required)),
+            check=check,
+            constraint=_safe(rules.compile_rule(spec["constraint"])) if "constraint" in spec else None,
+            constraint_message=spec.get("constraint_message"),
+            is_calculated=spec["type"] == "calculate",
+            repeat=self._compile_level(levels[spec["name"]], levels) if is_repeat else None,
+        )
+
+    def _compile_calculations(self, levels: dict[str | None, Level]) -> list[tuple[str | None, str, Rule]]:
+        specs = {(level.name, item.spec["name"]): item.spec for level in levels.values() for item in level.fields}
+        compiled = []
+        for node in calculation_order(levels):
+            spec = specs[node]
+            rule = _safe(rules.compile_rule(spec["calculation"]))
+            compiled.append((node[0], node[1], _typed(rule, spec["value_type"])))
+        return compiled
+
+    @staticmethod
+    def _repeats_of(level: CompiledLevel) -> list[CompiledLevel]:
+        return [field.repeat for field in level.fields if field.repeat is not None]
+
+
+def _repeat_shape(low: int | None, high: int | None) -> Check:
+    def check(value: Any) -> tuple[str, dict[str, Any]] | None:
+        if type(value) is not list or any(type(row) is not dict for row in value):
+            return "type", {"expected": "list of objects"}
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            return "out_of_range", {"min": low, "max": high}
+        return None
+
+    return check
+
+
+def _typed(rule: Rule, value_type: str) -> Rule:
+    """A calculation whose value has the declared type (JsonLogic's `and` returns an operand, not a bool)."""
+    if value_type != "boolean":
+        return rule
+    return lambda data: None if (value := rule(data)) is None else _truthy(value)
+
+
+def compile_form(definition: FormDefinition) -> CompiledForm:
+    return CompiledForm(definition)
