@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DATABASE_URL="${DATABASE_URL:-$(scripts/devdb.sh start)}"
 flask db upgrade
+flask forms publish
 flask demo load --if-empty
 host="${SURVEY_HOST:-127.0.0.1}" port="${SURVEY_PORT:-8000}"
 cat <<TXT

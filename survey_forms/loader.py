@@ -167,9 +167,12 @@ def _unresolved(read: Read, level: Level, levels: dict[str | None, Level], param
     if read.path is None:
         return "a var's name must be written out, not computed"
     head, _, rest = read.path.partition(".")
-    if read.element_of == UNKNOWN:
+    if read.element_of == UNKNOWN and not head.startswith("$"):
         return None
     if read.element_of is not None:
+        if head.startswith("$"):
+            # Inside an iterator the data is the element, so $root/$params would quietly read null.
+            return f"'{read.path}' is not visible inside filter/map/reduce/all/some/none; make it a calculate field first"
         if read.in_reduce:
             if head == "accumulator":
                 return None

@@ -27,13 +27,6 @@ class FieldError:
         return {"field": self.field, "code": self.code, "message": self.message}
 
 
-def _truthy(value: Any) -> bool:
-    # JsonLogic truthiness: an empty array is false, the string "0" is true.
-    if isinstance(value, list):
-        return len(value) > 0
-    return bool(value) and value == value  # NaN is false
-
-
 def _safe(rule: Rule) -> Rule:
     """A rule whose evaluation error counts as 'no value' (None) rather than a crash."""
 
@@ -56,13 +49,15 @@ class CompiledField:
     constraint_message: dict[str, str] | None
     is_calculated: bool
     repeat: CompiledLevel | None
+    plain: bool  # only a value check: not calculated, no constraint, not a repeat
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledLevel:
     name: str | None
     fields: tuple[CompiledField, ...]
-    names: frozenset[str]
+    by_name: dict[str, CompiledField]
+    required: tuple[CompiledField, ...]  # required always or by a rule; calculated fields never
     # Each distinct relevance rule of the level once: a group's rule serves all its fields.
     relevance: tuple[Rule, ...]
 
@@ -108,39 +103,43 @@ class CompiledForm:
 
     def _check_level(self, level: CompiledLevel, context: dict[str, Any], sent: dict[str, Any], prefix: str,
                      errors: list[FieldError]) -> None:
-        for key in sent:
-            if key not in level.names:
-                errors.append(FieldError(prefix + key, "unknown_field", message("unknown_field", {})))
-        # Relevance is worked out only where it can matter, and each rule at most once per row.
+        # Only what was sent and what is required can have a problem; relevance is worked out
+        # where it matters, and each distinct rule at most once per row.
         relevance: list[bool | None] = [None] * len(level.relevance)
-        for field in level.fields:
-            value = sent.get(field.name)
-            if value is None and field.required is False:
+        by_name = level.by_name
+        for key, value in sent.items():
+            field = by_name.get(key)
+            if field is None:
+                errors.append(FieldError(prefix + key, "unknown_field", message("unknown_field", {})))
+            elif value is None:
                 continue
-            if not self._relevant(level, field, context, relevance):
-                if value is not None:
-                    errors.append(FieldError(prefix + field.name, "not_relevant", message("not_relevant", {})))
-                continue
-            self._check_field(field, value, context, prefix, errors)
+            elif field.relevant and not self._relevant(level, field, context, relevance):
+                errors.append(FieldError(prefix + key, "not_relevant", message("not_relevant", {})))
+            elif field.plain:
+                # The common case, kept short: a type/choice/range check and nothing else.
+                problem = field.check(value)
+                if problem is not None:
+                    errors.append(FieldError(prefix + key, problem[0], message(problem[0], problem[1])))
+            else:
+                self._check_value(field, value, context, prefix, errors)
+        for field in level.required:
+            if sent.get(field.name) is None and (not field.relevant or self._relevant(level, field, context, relevance)):
+                if field.required is True or rules.truthy(field.required(context)):
+                    errors.append(FieldError(prefix + field.name, "required", message("required", {})))
 
     @staticmethod
     def _relevant(level: CompiledLevel, field: CompiledField, context: dict[str, Any], known: list[bool | None]) -> bool:
         for index in field.relevant:
             result = known[index]
             if result is None:
-                result = known[index] = _truthy(level.relevance[index](context))
+                result = known[index] = rules.truthy(level.relevance[index](context))
             if not result:
                 return False
         return True
 
-    def _check_field(self, field: CompiledField, value: Any, context: dict[str, Any], prefix: str,
+    def _check_value(self, field: CompiledField, value: Any, context: dict[str, Any], prefix: str,
                      errors: list[FieldError]) -> None:
         path = prefix + field.name
-        if value is None:
-            required = field.required if type(field.required) is bool else _truthy(field.required(context))
-            if required and not field.is_calculated:
-                errors.append(FieldError(path, "required", message("required", {})))
-            return
         if field.is_calculated:
             expected = context.get(field.name)
             if expected is not None and not same_value(value, expected):
@@ -151,7 +150,7 @@ class CompiledForm:
         if problem is None and field.constraint is not None:
             # A repeat's constraint sees its rows with the server's calculations done.
             context["$value"] = context[field.name] if field.repeat is not None else value
-            problem = None if _truthy(field.constraint(context)) else ("constraint", {})
+            problem = None if rules.truthy(field.constraint(context)) else ("constraint", {})
         if problem is not None:
             code, details = problem
             errors.append(FieldError(path, code, message(code, details, field.constraint_message)))
@@ -178,7 +177,8 @@ class CompiledForm:
             if "relevant" in item.spec:
                 conditions.append(item.spec["relevant"])
             fields.append(self._compile_field(item, levels, tuple(index_of(rule) for rule in conditions)))
-        return CompiledLevel(level.name, tuple(fields), frozenset(f.name for f in fields), tuple(rules_in_order))
+        required = tuple(f for f in fields if f.required is not False and not f.is_calculated)
+        return CompiledLevel(level.name, tuple(fields), {f.name: f for f in fields}, required, tuple(rules_in_order))
 
     def _compile_field(self, item: FieldAt, levels: dict[str | None, Level], relevant: tuple[int, ...]) -> CompiledField:
         spec = item.spec
@@ -198,6 +198,7 @@ class CompiledForm:
             constraint_message=spec.get("constraint_message"),
             is_calculated=spec["type"] == "calculate",
             repeat=self._compile_level(levels[spec["name"]], levels) if is_repeat else None,
+            plain=check is not None and "constraint" not in spec and spec["type"] != "calculate" and not is_repeat,
         )
 
     def _compile_calculations(self, levels: dict[str | None, Level]) -> list[tuple[str | None, str, Rule]]:
@@ -229,7 +230,7 @@ def _typed(rule: Rule, value_type: str) -> Rule:
     """A calculation whose value has the declared type (JsonLogic's `and` returns an operand, not a bool)."""
     if value_type != "boolean":
         return rule
-    return lambda data: None if (value := rule(data)) is None else _truthy(value)
+    return lambda data: None if (value := rule(data)) is None else rules.truthy(value)
 
 
 def compile_form(definition: FormDefinition) -> CompiledForm:

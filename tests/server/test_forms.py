@@ -93,3 +93,16 @@ def test_unknown_versions_and_other_roles_forms_are_404(client, db_session, make
 
 def test_forms_need_a_signed_in_caller(client):
     assert client.get("/api/v1/forms").status_code == 401
+
+
+def test_publish_command_checks_and_publishes_every_repository_form(app, db_session):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["forms", "publish"])
+    assert first.exit_code == 0, first.output
+    assert {"household_visit v1", "village_infrastructure v1", "village_collective v1"} <= {
+        line.split(":", 1)[1].strip() for line in first.output.splitlines() if line.strip().startswith("new:")
+    }
+    again = runner.invoke(args=["forms", "publish"])
+    assert again.exit_code == 0 and "Published 0 new form version(s)" in again.output
+    stored = db_session.scalars(select(FormVersion.form_id).order_by(FormVersion.form_id)).all()
+    assert stored == ["household_visit", "village_collective", "village_infrastructure"]
