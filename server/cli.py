@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -28,10 +29,16 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _fail(error: DomainError) -> None:
+def _fail(*lines: str) -> NoReturn:
+    """Undo the command's work, say why, and exit 1."""
     db.session.rollback()
-    click.echo(f"Error ({error.code}): {error.message}", err=True)
+    for line in lines:
+        click.echo(line, err=True)
     sys.exit(1)
+
+
+def _error(error: DomainError) -> str:
+    return f"Error ({error.code}): {error.message}"
 
 
 @areas_cli.command("import")
@@ -42,13 +49,9 @@ def import_areas(path: Path, layer: str | None) -> None:
     try:
         report = area_import.import_areas(db.session, path, layer=layer, actor=_actor())
     except area_import.AreaImportFailed as error:
-        db.session.rollback()
-        click.echo(f"Nothing was imported: {len(error.problems)} problem(s) in {path}", err=True)
-        for problem in error.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(1)
+        _fail(f"Nothing was imported: {len(error.problems)} problem(s) in {path}", *(f"  {p}" for p in error.problems))
     except DomainError as error:
-        _fail(error)
+        _fail(_error(error))
     db.session.commit()
     click.echo(report.summary())
 
@@ -60,11 +63,9 @@ def publish_forms() -> None:
         definitions = loader.load_all(form_definition_schema())
         report = forms.publish(db.session, definitions, actor=_actor())
     except loader.FormDefinitionError as error:
-        db.session.rollback()
-        click.echo(f"Nothing was published. {error}", err=True)
-        sys.exit(1)
+        _fail(f"Nothing was published. {error}")
     except DomainError as error:
-        _fail(error)
+        _fail(_error(error))
     db.session.commit()
     click.echo(report.summary())
 
@@ -83,7 +84,7 @@ def create_user(username: str, role: str, areas: tuple[str, ...], display_name: 
             db.session, username, Role(role), list(areas), password, actor=_actor(), display_name=display_name
         )
     except DomainError as error:
-        _fail(error)
+        _fail(_error(error))
     db.session.commit()
     click.echo(f"Created {user.role.value} '{user.username}' with scope {', '.join(user.scope)}.")
 
@@ -95,7 +96,7 @@ def disable_user(username: str) -> None:
     try:
         users.disable_user(db.session, username, actor=_actor())
     except DomainError as error:
-        _fail(error)
+        _fail(_error(error))
     db.session.commit()
     click.echo(f"Disabled '{username}'.")
 

@@ -16,14 +16,15 @@ branch_labels = None
 depends_on = None
 
 
+# One trigger function for every table whose rows never change once written.
 IMMUTABLE = """
-CREATE FUNCTION form_version_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refuse_row_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'form_version is immutable: % refused; publish a new version instead', TG_OP;
+    RAISE EXCEPTION '% is immutable: % refused; store a new row instead', TG_TABLE_NAME, TG_OP;
 END
 $$;
 CREATE TRIGGER form_version_no_update_delete BEFORE UPDATE OR DELETE ON form_version
-    FOR EACH ROW EXECUTE FUNCTION form_version_immutable();
+    FOR EACH ROW EXECUTE FUNCTION refuse_row_change();
 """
 
 
@@ -50,4 +51,4 @@ def upgrade():
 
 def downgrade():
     op.drop_table('form_version')
-    op.execute("DROP FUNCTION form_version_immutable()")
+    op.execute("DROP FUNCTION refuse_row_change()")
