@@ -109,10 +109,20 @@ def _iso(parse: Callable[[str], Any], expected: str) -> Check:
     return check
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date(value: str) -> date:
-    if len(value) != 10:
+    # fromisoformat alone would also take week dates such as 2026-W47-5.
+    if not _DATE.fullmatch(value):
         raise ValueError(value)
     return date.fromisoformat(value)
+
+
+def _datetime(value: str) -> datetime:
+    if not _DATE.match(value) or len(value) < 16:
+        raise ValueError(value)
+    return datetime.fromisoformat(value)
 
 
 def _geopoint(spec: dict[str, Any]) -> Check:
@@ -126,6 +136,8 @@ def _geopoint(spec: dict[str, Any]) -> Check:
             return "type", {"expected": "finite numbers"}
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             return "out_of_range", {"lat": lat, "lon": lon}
+        if "captured_at" in value and _captured_at(value["captured_at"]) is not None:
+            return "type", {"expected": "captured_at as an ISO 8601 date and time"}
         if accuracy is not None and accuracy < 0:
             return "out_of_range", {"accuracy_m": accuracy}
         if max_accuracy is not None and (accuracy is None or accuracy > max_accuracy):
@@ -135,10 +147,23 @@ def _geopoint(spec: dict[str, Any]) -> Check:
     return check
 
 
+_captured_at = _iso(_datetime, "ISO 8601 date and time")
+
+
 def _file_name(value: Any) -> tuple[str, dict[str, Any]] | None:
-    if type(value) is not str or not value or len(value) > 255 or "/" in value or "\\" in value or "\x00" in value:
+    if (type(value) is not str or value.strip(".") == "" or len(value) > 255
+            or "/" in value or "\\" in value or "\x00" in value):
         return "type", {"expected": "attachment file name"}
     return None
+
+
+def answered(value: Any) -> bool:
+    """Whether a value counts as an answer: null, blank text and an empty selection do not."""
+    if value is None:
+        return False
+    if type(value) is str:
+        return not value.isspace() and value != ""
+    return value != []
 
 
 def value_check(spec: dict[str, Any], choices: frozenset[str]) -> Check | None:
@@ -151,7 +176,7 @@ def value_check(spec: dict[str, Any], choices: frozenset[str]) -> Check | None:
         "select_one": lambda: _select_one(choices),
         "select_multiple": lambda: _select_multiple(choices),
         "date": lambda: _iso(_date, "date YYYY-MM-DD"),
-        "datetime": lambda: _iso(datetime.fromisoformat, "ISO 8601 date and time"),
+        "datetime": lambda: _iso(_datetime, "ISO 8601 date and time"),
         "geopoint": lambda: _geopoint(spec),
         "photo": lambda: _file_name,
         "audio": lambda: _file_name,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from survey_forms import rules
-from survey_forms.checks import Check, same_value, value_check
+from survey_forms.checks import Check, answered, same_value, value_check
 from survey_forms.definition import FormDefinition
 from survey_forms.levels import FieldAt, Level, levels_of
 from survey_forms.loader import calculation_order
@@ -111,7 +111,7 @@ class CompiledForm:
             field = by_name.get(key)
             if field is None:
                 errors.append(FieldError(prefix + key, "unknown_field", message("unknown_field", {})))
-            elif value is None:
+            elif not answered(value):
                 continue
             elif field.relevant and not self._relevant(level, field, context, relevance):
                 errors.append(FieldError(prefix + key, "not_relevant", message("not_relevant", {})))
@@ -123,7 +123,7 @@ class CompiledForm:
             else:
                 self._check_value(field, value, context, prefix, errors)
         for field in level.required:
-            if sent.get(field.name) is None and (not field.relevant or self._relevant(level, field, context, relevance)):
+            if not answered(sent.get(field.name)) and (not field.relevant or self._relevant(level, field, context, relevance)):
                 if field.required is True or rules.truthy(field.required(context)):
                     errors.append(FieldError(prefix + field.name, "required", message("required", {})))
 

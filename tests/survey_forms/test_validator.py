@@ -37,7 +37,8 @@ def test_messages_are_bilingual():
     ({"children_out_of_school": 0}, ("children_out_of_school", "calculation_mismatch")),
     ({"visit_date": "2026-13-01"}, ("visit_date", "type")),
     ({"income_wage": -1}, ("income_wage", "out_of_range")),
-    ({"members": []}, ("members", "out_of_range")),
+    ({"members": []}, ("members", "required")),
+    ({"members": [{"name": f"成员{n}"} for n in range(31)]}, ("members", "out_of_range")),
     ({"members": "three people"}, ("members", "type")),
     ({"householder_name": "杨" * 51}, ("householder_name", "out_of_range")),
     ({"householder_name": "杨\x00"}, ("householder_name", "type")),
@@ -106,3 +107,18 @@ def test_the_submission_is_not_changed_by_validation():
     data = submission()
     FORM.validate(data)
     assert data == VALID_SUBMISSION
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"visit_date": "2026-W47-5"}, ("visit_date", "type")),
+    ({"householder_name": "   "}, ("householder_name", "required")),
+    ({"householder_name": ""}, ("householder_name", "required")),
+    ({"photo_house": ".."}, ("photo_house", "type")),
+    ({"location": {"lat": 25.6, "lon": 99.9, "accuracy_m": 5, "captured_at": 12}}, ("location", "type")),
+])
+def test_blank_answers_and_malformed_values(changes, expected):
+    assert expected in _codes(submission(**changes))
+
+
+def test_a_blank_answer_to_a_field_that_does_not_apply_is_no_answer():
+    assert FORM.validate(submission(has_livestock="no", livestock_kinds=[])) == []

@@ -1,0 +1,1 @@
+"""Developer tools: generators of survey submissions for tests, benchmarks and the device simulator."""
