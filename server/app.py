@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(config.load(overrides=overrides))
+    app.json.ensure_ascii = False  # UTF-8 end to end: Chinese text is sent as itself, not as \u escapes
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)

@@ -59,6 +59,7 @@ def test_forms_are_listed_by_role_with_etag_and_304(client, db_session, make_use
     assert answer.status_code == 200
     assert answer.json == [{"form_id": "small_household", "version": 1, "sha256": small_form().sha256,
                             "subject": "household", "title": {"zh": "小型农户表（测试）", "en": "Small household form (test)"}}]
+    assert "小型农户表".encode() in answer.data  # UTF-8 as itself, not \u escapes
     etag = answer.headers["ETag"]
     again = client.get("/api/v1/forms", headers={**auth, "If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
