@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.common import PageArgsSchema, PageSchema
+from schemas.common import PageArgsSchema, PageSchema, digits
 
 LEVELS = ["province", "prefecture", "county", "township", "admin_village", "natural_village"]
 
@@ -28,7 +28,11 @@ class AreaSchema(Schema):
 
 class AreaListArgsSchema(PageArgsSchema):
     level = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
-    parent_code = fields.String(load_default=None)
+    parent_code = fields.String(load_default=None, validate=digits(15))
+
+
+class AreaCodeSchema(Schema):
+    code = fields.String(required=True, validate=digits(15))
 
 
 class AreaPageSchema(PageSchema):

@@ -2,12 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.common import Text
+
 
 class DeviceTokenRequestSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
-    device_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    device_label = fields.String(load_default=None, validate=validate.Length(max=200))
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
+    password = Text(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+    device_id = Text(required=True, validate=validate.Length(min=1, max=200))
+    device_label = Text(load_default=None, validate=validate.Length(max=200))
 
 
 class UserSchema(Schema):

@@ -1,6 +1,25 @@
 """Schemas shared by every resource: the error shape, paging and bilingual names."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+class Text(fields.String):
+    """A string PostgreSQL can store: no NUL character, no lone surrogate."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Text may not contain the NUL character.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValidationError("Text must be valid Unicode (no lone surrogates).") from error
+        return text
+
+
+def digits(max_length: int) -> validate.Regexp:
+    return validate.Regexp(rf"^[0-9]{{1,{max_length}}}$", error="Digits only, at most {max_length} of them.".replace(
+        "{max_length}", str(max_length)))
 
 
 class FieldErrorSchema(Schema):
@@ -22,8 +41,9 @@ class ErrorSchema(Schema):
 
 
 class PageArgsSchema(Schema):
-    cursor = fields.String(load_default=None, metadata={"description": "Opaque cursor from the previous page"})
-    limit = fields.Integer(load_default=100, validate=lambda n: 1 <= n <= 1000)
+    cursor = Text(load_default=None, validate=validate.Length(max=500),
+                  metadata={"description": "Opaque cursor from the previous page"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 
 class PageSchema(Schema):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from schemas.form_definition import form_definition_schema
@@ -107,6 +107,8 @@ def disable_user(username: str) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when demo data is already loaded.")
 def load_demo(seed: int, size: str, if_empty: bool) -> None:
     """Load the Dali demo: areas, households, members and one account per role."""
+    if current_app.config["SURVEY_ENV"] == "production":
+        _fail("The demo data has published passwords; it is not loaded when SURVEY_ENV=production.")
     if if_empty and demo.is_loaded(db.session):
         click.echo("Demo data is already loaded; leaving it as it is.")
         return

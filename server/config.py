@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
     "TOKEN_TOUCH_SECONDS": 60,
     "DB_POOL_SIZE": 5,
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For is believed
 }
 
 _INTEGERS = {
@@ -29,6 +30,7 @@ _INTEGERS = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "TOKEN_TOUCH_SECONDS",
     "DB_POOL_SIZE",
+    "TRUSTED_PROXIES",
 }
 
 
@@ -40,8 +42,15 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     values = dict(DEFAULTS)
     for name in DEFAULTS:
         if name in environ and environ[name] != "":
-            values[name] = int(environ[name]) if name in _INTEGERS else environ[name]
+            values[name] = _integer(name, environ[name]) if name in _INTEGERS else environ[name]
     return values
+
+
+def _integer(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as error:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}") from error
 
 
 def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -64,7 +73,8 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     values.update(
         SQLALCHEMY_DATABASE_URI=url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": values["DB_POOL_SIZE"], "pool_pre_ping": True},
+        # hide_parameters keeps submitted values (names, ID numbers) out of logged SQL errors.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": values["DB_POOL_SIZE"], "pool_pre_ping": True, "hide_parameters": True},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,

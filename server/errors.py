@@ -8,7 +8,7 @@ from typing import Any
 import flask_smorest
 from flask import g
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from schemas.common import ErrorSchema
@@ -78,6 +78,7 @@ class Api(flask_smorest.Api):
         super()._register_error_handlers()
         self._app.register_error_handler(domain.DomainError, self.handle_domain_error)
         self._app.register_error_handler(OperationalError, self.handle_database_unavailable)
+        self._app.register_error_handler(DataError, self.handle_data_refused)
         self._app.register_error_handler(Exception, self.handle_unexpected_error)
 
     def handle_http_exception(self, error: HTTPException):
@@ -112,13 +113,19 @@ class Api(flask_smorest.Api):
         body = error_body("database_unavailable", "The database is unavailable; retry shortly. 数据库暂时不可用，请稍后重试。")
         return body, 503, {"Retry-After": str(DATABASE_RETRY_AFTER)}
 
+    def handle_data_refused(self, error: DataError):
+        """A value the schemas let through but PostgreSQL refuses (a number out of range, say)."""
+        log.warning("value refused by the database, request id %s: %s", g.get("request_id", "-"), type(error.orig).__name__)
+        body = error_body("invalid_value", "A value is out of range or holds a character that cannot be stored. "
+                                           "数值超出范围或包含无法保存的字符。")
+        return body, 422
+
     def handle_unexpected_error(self, error: Exception):
         request_id = g.get("request_id", "-")
         log.exception("unexpected error, request id %s", request_id, exc_info=error)
         body = error_body(
             "internal_error",
-            "Something went wrong on the server. Nothing was changed by this request. "
-            "Quote the request id when you report it.",
+            "Something went wrong on the server. Quote the request id when you report it. 服务器出错，请报告请求编号。",
             {"request_id": request_id},
         )
         return body, 500

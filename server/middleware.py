@@ -7,6 +7,7 @@ import uuid
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -48,6 +49,9 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer the client's address (login throttling, audit) is in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])
     app.before_request(_assign_request_id)
     app.before_request(_require_json_body)
     app.after_request(_security_headers)

@@ -11,8 +11,8 @@ ENTITIES_DIR = Path(__file__).with_name("entities")
 # Which field types may save into a property of which type.
 COMPATIBLE = {
     "text": {"text"},
-    "integer": {"integer"},
-    "decimal": {"decimal", "integer"},
+    "integer": {"integer", "decimal"},
+    "decimal": {"decimal"},
     "boolean": {"boolean"},
     "date": {"date"},
     "datetime": {"datetime"},

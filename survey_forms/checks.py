@@ -120,9 +120,13 @@ def _date(value: str) -> date:
 
 
 def _datetime(value: str) -> datetime:
+    # Times carry their offset (design.md): a phone's local time alone is ambiguous.
     if not _DATE.match(value) or len(value) < 16:
         raise ValueError(value)
-    return datetime.fromisoformat(value)
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(value)
+    return parsed
 
 
 def _geopoint(spec: dict[str, Any]) -> Check:
@@ -176,7 +180,7 @@ def value_check(spec: dict[str, Any], choices: frozenset[str]) -> Check | None:
         "select_one": lambda: _select_one(choices),
         "select_multiple": lambda: _select_multiple(choices),
         "date": lambda: _iso(_date, "date YYYY-MM-DD"),
-        "datetime": lambda: _iso(_datetime, "ISO 8601 date and time"),
+        "datetime": lambda: _iso(_datetime, "ISO 8601 date and time with offset"),
         "geopoint": lambda: _geopoint(spec),
         "photo": lambda: _file_name,
         "audio": lambda: _file_name,

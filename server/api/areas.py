@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from schemas.areas import AreaListArgsSchema, AreaPageSchema, AreaSchema
+from schemas.areas import AreaCodeSchema, AreaListArgsSchema, AreaPageSchema, AreaSchema
 from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import AreaLevel
 from server.services import areas
 
 blp = Blueprint("areas", __name__, url_prefix="/api/v1", description="Administrative areas")
@@ -20,16 +19,15 @@ blp = Blueprint("areas", __name__, url_prefix="/api/v1", description="Administra
 @requires()
 def list_areas(args):
     """Areas in your scope, ordered by code, a keyset page at a time."""
-    level = AreaLevel(args["level"]) if args["level"] else None
     page, has_more = areas.list_areas(
-        db.session, current_principal().scope, level=level, parent_code=args["parent_code"],
-        after=paging.decode(args["cursor"]), limit=args["limit"],
+        db.session, current_principal().scope, level=args["level"], parent_code=args["parent_code"],
+        after=paging.decode(args["cursor"], str), limit=args["limit"],
     )
-    cursor = paging.encode(page[-1].code) if has_more else None
-    return {"areas": page, "cursor": cursor, "has_more": has_more}
+    return {"areas": page, **paging.next_page(page[-1].code if has_more else None)}
 
 
 @blp.route("/areas/<code>")
+@blp.arguments(AreaCodeSchema, location="view_args", as_kwargs=True)
 @blp.response(200, AreaSchema)
 @requires()
 def get_area(code):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from schemas.forms import FormSummarySchema
+from schemas.forms import FormSummarySchema, FormVersionArgsSchema
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.services import forms
@@ -22,14 +22,11 @@ FOREVER = "private, max-age=31536000, immutable"
 @requires()
 def list_forms():
     """Published versions of the forms your role uses; send If-None-Match to get 304 when nothing changed."""
-    return [
-        {"form_id": row.form_id, "version": row.version, "sha256": row.sha256, "subject": row.subject,
-         "title": {"zh": row.title_zh, "en": row.title_en}}
-        for row in forms.forms_for_role(db.session, current_principal().role)
-    ]
+    return forms.forms_for_role(db.session, current_principal().role)
 
 
 @blp.route("/forms/<form_id>/versions/<int:version>")
+@blp.arguments(FormVersionArgsSchema, location="view_args", as_kwargs=True)
 @blp.doc(responses={"200": {"description": "The form definition (see schemas/form_definition.schema.json)",
                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 @blp.alt_response(404, description="No such version, or not a form your role uses")

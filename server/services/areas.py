@@ -38,13 +38,13 @@ def _view(row: Any) -> AreaView:
 
 
 def list_areas(
-    session: Session, scope: Sequence[str], *, level: AreaLevel | None = None, parent_code: str | None = None,
+    session: Session, scope: Sequence[str], *, level: str | None = None, parent_code: str | None = None,
     after: str | None = None, limit: int = 100,
 ) -> tuple[list[AreaView], bool]:
     """One keyset page of the areas in scope, ordered by code; returns the page and whether more follow."""
     query = _select(scope).order_by(Area.code).limit(limit + 1)
     if level is not None:
-        query = query.where(Area.level == level)
+        query = query.where(Area.level == AreaLevel(level))
     if parent_code is not None:
         query = query.where(Area.parent_code == parent_code)
     if after is not None:

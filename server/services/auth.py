@@ -81,7 +81,8 @@ def principal_of(user: User, token_id: uuid.UUID | None = None) -> Principal:
 
 
 def normalize_username(username: str) -> str:
-    return username.strip().lower()
+    # Usernames are at most 64 characters; a longer or odd attempt is kept short for the audit row.
+    return username.strip().lower().replace("\x00", "")[:64]
 
 
 def token_hash(token: str) -> bytes:

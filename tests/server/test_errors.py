@@ -1,5 +1,6 @@
 """Every error answers in one shape: {"error": {"code", "message", "details"}}."""
 
+import base64
 import gzip
 
 import pytest
@@ -90,3 +91,30 @@ def test_database_outage_is_503_with_retry_after():
     error = _assert_error_shape(answer, 503, "database_unavailable")
     assert answer.headers["Retry-After"] == "5"
     assert "127.0.0.1" not in error["message"]
+
+
+@pytest.mark.parametrize("query", [
+    "/api/v1/areas?limit=0", "/api/v1/areas?limit=1001", "/api/v1/areas?parent_code=53x",
+    f"/api/v1/areas?cursor={base64.urlsafe_b64encode(b'5').decode()}", "/api/v1/areas/5329%00",
+    "/api/v1/areas?cursor=%00", "/api/v1/forms/household_visit/versions/99999999999", "/api/v1/forms/Bad-Id/versions/1",
+])
+def test_bad_query_and_path_values_are_422_not_500(client, make_user, sign_in, query):
+    make_user("enum_a")
+    answer = client.get(query, headers=sign_in("enum_a")["auth"])
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["code"] in {"validation_failed", "bad_cursor"}
+
+
+@pytest.mark.parametrize("field", ["username", "device_id", "password", "device_label"])
+def test_nul_in_sign_in_fields_is_422(client, field):
+    body = {"username": "enum_a", "password": "x", "device_id": "d", "device_label": "p"} | {field: "a\u0000b"}
+    answer = client.post("/api/v1/auth/device-tokens", json=body)
+    error = _assert_error_shape(answer, 422, "validation_failed")
+    assert [f["field"] for f in error["details"]["fields"]] == [field]
+
+
+def test_web_sign_in_with_an_absurd_username_is_an_ordinary_refusal(client):
+    page = client.get("/login").data
+    token = page.split(b'name="csrf_token" value="')[1].split(b'"')[0].decode()
+    answer = client.post("/login", data={"username": "杨" * 400 + "\x00", "password": "x", "csrf_token": token})
+    assert answer.status_code == 401

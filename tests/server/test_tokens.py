@@ -14,11 +14,10 @@ def test_token_is_issued_once_and_only_its_hash_is_stored(client, db_session, ma
     body = sign_in("enum_a")
     assert body["user"]["username"] == "enum_a"
     assert body["scope"] == ["532922"]
-    # At least 128 bits: 32 random bytes in URL-safe base64 is 43 characters.
+    # 256 random bits (the protocol asks for at least 128): 32 bytes in URL-safe base64 is 43 characters.
     assert len(body["token"]) >= 43
     stored = db_session.scalar(select(DeviceToken).where(DeviceToken.id == uuid.UUID(body["token_id"])))
     assert stored.token_hash == hashlib.sha256(body["token"].encode()).digest()
-    assert body["token"].encode() not in stored.token_hash
 
 
 def test_token_authenticates_and_records_last_seen(client, db_session, make_user, sign_in):

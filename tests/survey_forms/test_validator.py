@@ -111,6 +111,7 @@ def test_the_submission_is_not_changed_by_validation():
 
 @pytest.mark.parametrize(("changes", "expected"), [
     ({"visit_date": "2026-W47-5"}, ("visit_date", "type")),
+    ({"location": {"lat": 25.6, "lon": 99.9, "accuracy_m": 5, "captured_at": "2026-11-20T10:00:00"}}, ("location", "type")),
     ({"householder_name": "   "}, ("householder_name", "required")),
     ({"householder_name": ""}, ("householder_name", "required")),
     ({"photo_house": ".."}, ("photo_house", "type")),
