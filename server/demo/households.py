@@ -6,6 +6,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from server.demo import names
@@ -43,14 +44,18 @@ def generate_households(seed: int, natural_village: AreaRow, count: int) -> Iter
         yield DemoHousehold(
             values={
                 "id": household_id, "area_code": natural_village.code, "household_no": f"{number:04d}",
-                "head_name": family[0].name, "location": ewkt_point(x, y),
+                "householder_name": family[0].name, "location": ewkt_point(x, y),
             },
             members=[
                 {"id": _uuid(rng), "household_id": household_id, "county_code": county_code, "name": m.name,
-                 "sex": m.sex, "birth_year": m.birth_year, "relation_to_head": m.relation_to_head}
+                 "sex": m.sex, "birth_date": _birth_date(rng, m.birth_year), "relation_to_head": m.relation_to_head}
                 for m in family
             ],
         )
+
+
+def _birth_date(rng: random.Random, year: int) -> date:
+    return date(year, 1, 1) + timedelta(days=rng.randrange(365))
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
@@ -90,7 +95,13 @@ def _distinct_names(rng: random.Random, family: list[Member]) -> list[Member]:
     return distinct
 
 
+# The relation_to_head choices of the household form (domain.md 3.3) name a child or in-law by sex.
+BY_SEX = {"child": ("son", "daughter"), "child_in_law": ("son_in_law", "daughter_in_law")}
+
+
 def _person(rng: random.Random, family_name: str, sex: str, birth_year: int, relation: str) -> Member:
+    if relation in BY_SEX:
+        relation = BY_SEX[relation][sex != "male"]
     return Member(family_name + names.given_name(rng, sex, birth_year), sex, birth_year, relation)
 
 
@@ -119,7 +130,7 @@ def _extended(rng: random.Random, family_name: str, head_year: int, room: int) -
     child_sex = _sex(rng)
     members = [_person(rng, family_name, child_sex, child_year, "child"),
                _person(rng, names.surname(rng), "female" if child_sex == "male" else "male",
-                       child_year + rng.randint(-3, 3), "other")]
+                       child_year + rng.randint(-3, 3), "child_in_law")]
     latest = REFERENCE_YEAR - 1
     for _ in range(room - 2):
         year = min(child_year + rng.randint(20, 32), latest)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import Computed, DateTime, ForeignKey, Index, SmallInteger, String, UniqueConstraint, func
+from sqlalchemy import Computed, Date, DateTime, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,7 +22,7 @@ class Household(Base):
     # Every large table carries the county, so it can later be distributed by county.
     county_code: Mapped[str] = mapped_column(String(6), Computed("left(area_code, 6)"))
     household_no: Mapped[str] = mapped_column(String(40))
-    head_name: Mapped[str | None] = mapped_column(String(100))
+    householder_name: Mapped[str | None] = mapped_column(String(100))
     location: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -47,7 +47,7 @@ class Person(Base):
     county_code: Mapped[str] = mapped_column(String(6))
     name: Mapped[str] = mapped_column(String(100))
     sex: Mapped[str | None] = mapped_column(String(10))
-    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    birth_date: Mapped[date | None] = mapped_column(Date)
     relation_to_head: Mapped[str | None] = mapped_column(String(40))
     properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = created_at()

@@ -28,7 +28,7 @@ SMALL_COUNTS = {
     AreaLevel.province: 1, AreaLevel.prefecture: 1, AreaLevel.county: 12,
     AreaLevel.township: 24, AreaLevel.admin_village: 48, AreaLevel.natural_village: 96,
 }
-RELATIONS = {"head", "spouse", "child", "parent", "grandchild", "other"}
+RELATIONS = {"head", "spouse", "son", "daughter", "son_in_law", "daughter_in_law", "parent", "grandchild", "other"}
 
 
 @pytest.fixture
@@ -134,12 +134,12 @@ def test_every_household_has_one_head_whose_name_it_carries(db_session, loaded):
         members = household.members
         assert 1 <= len(members) <= 7
         heads = [m for m in members if m.relation_to_head == "head"]
-        assert len(heads) == 1 and heads[0].name == household.head_name
+        assert len(heads) == 1 and heads[0].name == household.householder_name
         assert len({m.name for m in members}) == len(members)
         for member in members:
             assert member.county_code == household.area_code[:6] == household.county_code
             assert member.sex in {"male", "female"} and member.relation_to_head in RELATIONS
-            assert 1900 < member.birth_year < 2025
+            assert 1900 < member.birth_date.year < 2025
 
 
 def test_the_real_counties_and_seed_townships_are_there(db_session, loaded):
@@ -227,7 +227,7 @@ def test_families_are_plausible():
         head = family[0]
         assert head.relation_to_head == "head" and sum(m.relation_to_head == "head" for m in family) == 1
         for member in family:
-            if member.relation_to_head == "child":
+            if member.relation_to_head in {"son", "daughter"}:
                 assert member.birth_year >= head.birth_year + 20
             elif member.relation_to_head == "parent":
                 assert member.birth_year <= head.birth_year - 18

@@ -10,8 +10,8 @@ from server.services.scope import covers, in_scope
 @pytest.fixture
 def households(db_session, areas):
     rows = [
-        Household(area_code="532922100", household_no="0001", head_name="杨甲"),
-        Household(area_code="532931101", household_no="0001", head_name="段乙"),
+        Household(area_code="532922100", household_no="0001", householder_name="杨甲"),
+        Household(area_code="532931101", household_no="0001", householder_name="段乙"),
     ]
     db_session.add_all(rows)
     db_session.flush()
@@ -19,7 +19,7 @@ def households(db_session, areas):
 
 
 def _visible(db_session, scope):
-    query = select(Household.head_name).where(in_scope(Household.area_code, scope)).order_by(Household.head_name)
+    query = select(Household.householder_name).where(in_scope(Household.area_code, scope)).order_by(Household.householder_name)
     return db_session.scalars(query).all()
 
 

@@ -17,21 +17,26 @@ branch_labels = None
 depends_on = None
 
 
-APPEND_ONLY = """
-CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+# One trigger function for every table whose rows never change once written (audit_log here,
+# form_version and later submissions too); the database refuses, whatever the role.
+REFUSE_ROW_CHANGE = """
+CREATE FUNCTION refuse_row_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP;
+    RAISE EXCEPTION '% rows never change: % refused', TG_TABLE_NAME, TG_OP;
 END
 $$;
+"""
+APPEND_ONLY = """
 CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+    FOR EACH ROW EXECUTE FUNCTION refuse_row_change();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_row_change();
 """
 
 
 def upgrade():
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    op.execute(REFUSE_ROW_CHANGE)
     op.create_table('app_user',
     sa.Column('id', sa.Uuid(), server_default=sa.text('gen_random_uuid()'), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -104,7 +109,7 @@ def upgrade():
     sa.Column('area_code', sa.String(length=15), nullable=False),
     sa.Column('county_code', sa.String(length=6), sa.Computed('left(area_code, 6)', ), nullable=False),
     sa.Column('household_no', sa.String(length=40), nullable=False),
-    sa.Column('head_name', sa.String(length=100), nullable=True),
+    sa.Column('householder_name', sa.String(length=100), nullable=True),
     sa.Column('location', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('properties', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
@@ -131,7 +136,7 @@ def upgrade():
     sa.Column('county_code', sa.String(length=6), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('sex', sa.String(length=10), nullable=True),
-    sa.Column('birth_year', sa.SmallInteger(), nullable=True),
+    sa.Column('birth_date', sa.Date(), nullable=True),
     sa.Column('relation_to_head', sa.String(length=40), nullable=True),
     sa.Column('properties', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -146,4 +151,4 @@ def downgrade():
     # Dropping a table drops its indexes and triggers with it.
     for table in ("person", "household", "user_area", "device_token", "audit_log", "area", "app_user"):
         op.drop_table(table)
-    op.execute("DROP FUNCTION audit_log_append_only()")
+    op.execute("DROP FUNCTION refuse_row_change()")

@@ -16,13 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-# One trigger function for every table whose rows never change once written.
 IMMUTABLE = """
-CREATE FUNCTION refuse_row_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is immutable: % refused; store a new row instead', TG_TABLE_NAME, TG_OP;
-END
-$$;
 CREATE TRIGGER form_version_no_update_delete BEFORE UPDATE OR DELETE ON form_version
     FOR EACH ROW EXECUTE FUNCTION refuse_row_change();
 """
@@ -51,4 +45,3 @@ def upgrade():
 
 def downgrade():
     op.drop_table('form_version')
-    op.execute("DROP FUNCTION refuse_row_change()")
