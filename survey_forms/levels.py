@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-ITERATORS = {"map", "filter", "reduce", "all", "some", "none"}
-
 
 @dataclass
 class FieldAt:

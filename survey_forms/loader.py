@@ -12,10 +12,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from survey_forms import rules
+from survey_forms.calculations import calculation_graph
 from survey_forms.catalogue import COMPATIBLE, Catalogue, field_value_type, load_catalogue
 from survey_forms.definition import FormDefinition
 from survey_forms.levels import FieldAt, Level, levels_of, rules_of
-from survey_forms.references import UNKNOWN, Read, reads
+from survey_forms.references import UNKNOWN, Read, escape, reads
 
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
 NO_VALUE = {"note", "group"}
@@ -72,7 +73,7 @@ def load_all(schema: Mapping[str, Any], directory: Path = DEFINITIONS_DIR) -> li
 def check(document: Any, schema: Mapping[str, Any], catalogue: Catalogue) -> list[Problem]:
     """Every problem of a definition; the meaning is checked only once the shape is right."""
     shape = [
-        Problem("".join(f"/{_escape(str(p))}" for p in error.absolute_path), error.message)
+        Problem("".join(f"/{escape(str(p))}" for p in error.absolute_path), error.message)
         for error in Draft202012Validator(schema).iter_errors(document)
     ]
     if shape:
@@ -226,55 +227,6 @@ def _risk_flag_codes(document: dict[str, Any]) -> Iterator[Problem]:
             yield Problem(f"/rules/risk_flags/{index}/code", f"the risk flag '{code}' is defined twice")
 
 
-def calculation_graph(levels: dict[str | None, Level]) -> dict[tuple[str | None, str], set[tuple[str | None, str]]]:
-    """For each calculate field, the calculate fields its calculation reads (directly, via $root, or over a repeat)."""
-    calcs = {(level.name, item.spec["name"]) for level in levels.values() for item in level.fields
-             if item.spec["type"] == "calculate"}
-    graph: dict[tuple[str | None, str], set[tuple[str | None, str]]] = {}
-    for level in levels.values():
-        for item in level.fields:
-            if item.spec["type"] != "calculate":
-                continue
-            needs: set[tuple[str | None, str]] = set()
-            for read in reads(item.spec["calculation"]):
-                needs |= _read_needs(read, level, levels, calcs)
-            graph[(level.name, item.spec["name"])] = needs
-    return graph
-
-
-def _read_needs(read: Read, level: Level, levels: dict[str | None, Level], calcs: set) -> set:
-    if read.path is None or read.element_of == UNKNOWN:
-        return set()
-    head, _, rest = read.path.partition(".")
-    if read.element_of is not None:
-        field = rest.partition(".")[0] if read.in_reduce and head == "current" else head
-        return {(read.element_of, field)} & calcs
-    if head == "$root":
-        return {(None, rest.partition(".")[0])} & calcs
-    if head in levels and head != level.name:  # a whole repeat: every calculation in it
-        return {node for node in calcs if node[0] == head}
-    return {(level.name, head)} & calcs
-
-
-def calculation_order(levels: dict[str | None, Level]) -> list[tuple[str | None, str]]:
-    """Calculate fields in an order where each comes after what it reads (the loader refuses cycles)."""
-    graph = calculation_graph(levels)
-    order: list[tuple[str | None, str]] = []
-    done: set[tuple[str | None, str]] = set()
-
-    def visit(node: tuple[str | None, str]) -> None:
-        if node in done:
-            return
-        done.add(node)
-        for need in sorted(graph.get(node, ()), key=str):
-            visit(need)
-        order.append(node)
-
-    for node in sorted(graph, key=str):
-        visit(node)
-    return order
-
-
 def _cycles(levels: dict[str | None, Level]) -> Iterator[Problem]:
     graph = calculation_graph(levels)
     pointers = {(level.name, item.spec["name"]): item.pointer for level in levels.values() for item in level.fields}
@@ -304,8 +256,4 @@ def _label(node: tuple[str | None, str]) -> str:
     return node[1] if node[0] is None else f"{node[0]}[].{node[1]}"
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-__all__ = ["FieldAt", "FormDefinition", "FormDefinitionError", "Problem", "calculation_order", "check", "load", "load_all"]
+__all__ = ["FieldAt", "FormDefinition", "FormDefinitionError", "Problem", "check", "load", "load_all"]

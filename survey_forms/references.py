@@ -27,7 +27,7 @@ def reads(rule: Any, pointer: str = "", element_of: str | None = None, in_reduce
     if not isinstance(rule, dict) or len(rule) != 1:
         return
     (operator, args), = rule.items()
-    here = f"{pointer}/{_escape(operator)}"
+    here = f"{pointer}/{escape(operator)}"
     if operator == "var":
         name = args[0] if isinstance(args, list) and args else args
         literal = isinstance(name, str | int) and not isinstance(name, bool)
@@ -58,5 +58,6 @@ def _element_scope(collection: Any, element_of: str | None) -> str:
     return UNKNOWN
 
 
-def _escape(token: str) -> str:
+def escape(token: str) -> str:
+    """A token escaped for a JSON pointer (RFC 6901)."""
     return token.replace("~", "~0").replace("/", "~1")

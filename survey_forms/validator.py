@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from survey_forms import rules
+from survey_forms.calculations import calculation_order
 from survey_forms.checks import Check, answered, same_value, value_check
 from survey_forms.definition import FormDefinition
 from survey_forms.levels import FieldAt, Level, levels_of
-from survey_forms.loader import calculation_order
 from survey_forms.messages import message
 
 Rule = Callable[[Any], Any]

@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 
 from schemas.auth import DeviceTokenRequestSchema, DeviceTokenSchema, MeSchema, TokenIdSchema
 from server.api.guard import current_principal, requires
-from server.api.uow import unit_of_work
 from server.extensions import db
 from server.services import auth
+from server.uow import unit_of_work
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Device tokens and the signed-in user")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,10 +10,10 @@ from flask import current_app, g, request, session
 
 from server.extensions import csrf, db
 from server.models import Role
-from server.services.auth import Principal, authenticate_token, load_user_principal
+from server.services.auth import Principal, UserDisabled, authenticate_token
+from server.web_session import SESSION_USER, signed_in
 from sync.errors import Forbidden, Unauthenticated
 
-SESSION_USER = "user_id"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -30,11 +29,10 @@ def _principal_from_request() -> Principal:
     if SESSION_USER in session:
         if request.method not in _SAFE_METHODS:
             csrf.protect()
-        try:
-            return load_user_principal(db.session, uuid.UUID(session[SESSION_USER]))
-        except Unauthenticated:
-            session.clear()
-            raise
+        principal = signed_in()
+        if principal is None:
+            raise UserDisabled()
+        return principal
     # Tokens are never read from the URL: they would end up in logs and browser history.
     raise Unauthenticated()
 

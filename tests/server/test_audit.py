@@ -4,10 +4,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from server.api.uow import unit_of_work
 from server.extensions import db
 from server.models import AuditEntry, AuditOutcome, Role
 from server.services import audit, users
+from server.uow import unit_of_work
 from sync.errors import Conflict
 from tests.server.conftest import PASSWORD
 

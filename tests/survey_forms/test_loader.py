@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from survey_forms import loader
+from survey_forms.calculations import calculation_order
 from survey_forms.definition import canonical_bytes
+from survey_forms.levels import levels_of
 from tests.survey_forms.helpers import CATALOGUE, DATA, SCHEMA, small_form, small_form_document
 
 BROKEN = sorted((DATA / "broken").glob("*.json"))
@@ -66,9 +68,7 @@ def test_chinese_text_round_trips_and_the_hash_is_of_the_served_bytes():
 
 
 def test_calculations_are_ordered_after_what_they_read():
-    from survey_forms.levels import levels_of
-
-    order = loader.calculation_order(levels_of(small_form_document()))
+    order = calculation_order(levels_of(small_form_document()))
     position = {node: index for index, node in enumerate(order)}
     assert position[("members", "age_years")] < position[("members", "is_compulsory_age")]
     assert position[("members", "is_compulsory_age")] < position[(None, "children_out_of_school")]

@@ -1,4 +1,4 @@
-"""The unit of work of a request: one commit at the edge, after the domain function returns."""
+"""The unit of work of a request or command: one commit at the edge, after the domain function returns."""
 
 from __future__ import annotations
 
