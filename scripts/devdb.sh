@@ -20,8 +20,11 @@ say() { printf '%s\n' "$*" >&2; }
 
 missing_packages() {
   local wanted=("$@") missing=()
-  [ -x "$pg_bin/pg_ctl" ] || missing+=(postgresql-15)
-  [ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
+  # With DATABASE_URL set, PostGIS runs elsewhere: only the client tools are needed here.
+  if [ -z "${DATABASE_URL:-}" ]; then
+    [ -x "$pg_bin/pg_ctl" ] || missing+=(postgresql-15)
+    [ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
+  fi
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   for pkg in "${wanted[@]}"; do
     case "$pkg" in

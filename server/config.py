@@ -11,7 +11,7 @@ DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in produ
 # Names of the environment variables and their defaults; README.md lists them for operators.
 DEFAULTS: dict[str, Any] = {
     "SURVEY_ENV": "development",
-    "DATABASE_URL": "postgresql+psycopg://survey@127.0.0.1:54329/survey",
+    "DATABASE_URL": "",  # make run / make test set it; there is no safe guess
     "SECRET_KEY": DEV_SECRET_KEY,
     "SESSION_COOKIE_SECURE": None,  # derived: on in production
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
@@ -69,6 +69,11 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
     elif isinstance(values["SESSION_COOKIE_SECURE"], str):
         values["SESSION_COOKIE_SECURE"] = values["SESSION_COOKIE_SECURE"].lower() in {"1", "true", "yes"}
     url = values["DATABASE_URL"]
+    if not url:
+        raise ConfigError(
+            "DATABASE_URL is not set. `make run` and `make test` set it for the embedded database; "
+            "in a shell: export DATABASE_URL=$(scripts/devdb.sh start)"
+        )
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     values.update(

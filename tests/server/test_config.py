@@ -1,0 +1,27 @@
+"""Configuration: safe defaults, and refusals with a clear reason."""
+
+import pytest
+
+from server import config
+
+DB = {"DATABASE_URL": "postgresql://u:p@127.0.0.1:5432/db"}
+
+
+def test_defaults_work_for_development_and_normalise_the_driver():
+    values = config.load(DB)
+    assert values["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@127.0.0.1:5432/db"
+    assert values["SESSION_COOKIE_SECURE"] is False and values["LOGIN_MAX_FAILURES_PER_ACCOUNT"] == 10
+
+
+def test_production_refuses_the_development_secret_and_secures_cookies():
+    with pytest.raises(config.ConfigError, match="SECRET_KEY"):
+        config.load(DB | {"SURVEY_ENV": "production"})
+    values = config.load(DB | {"SURVEY_ENV": "production", "SECRET_KEY": "a-long-private-value"})
+    assert values["SESSION_COOKIE_SECURE"] is True
+
+
+def test_missing_database_url_and_bad_numbers_are_named():
+    with pytest.raises(config.ConfigError, match="DATABASE_URL is not set"):
+        config.load({})
+    with pytest.raises(config.ConfigError, match="LOGIN_WINDOW_SECONDS must be a whole number"):
+        config.load(DB | {"LOGIN_WINDOW_SECONDS": "fifteen minutes"})
