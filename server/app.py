@@ -10,6 +10,7 @@ from flask import Flask
 
 from server import cli, config, middleware
 from server.api import docs, register_api
+from server.bodies import GzipRequests, StrictJSONProvider
 from server.extensions import api, csrf, db, migrate
 from server.web import blueprint as web_blueprint
 
@@ -19,7 +20,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(config.load(overrides=overrides))
-    app.json.ensure_ascii = False  # UTF-8 end to end: Chinese text is sent as itself, not as \u escapes
+    app.json = StrictJSONProvider(app)
+    app.wsgi_app = GzipRequests(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)

@@ -13,11 +13,13 @@ from werkzeug.exceptions import HTTPException
 
 from schemas.common import ErrorSchema
 from sync import errors as domain
+from sync.ingest import BatchTooLarge
 
 log = logging.getLogger(__name__)
 
 # Domain error class -> HTTP status; a subclass takes the status of its nearest listed base.
 STATUS_OF = {
+    BatchTooLarge: 413,
     domain.InvalidInput: 422,
     domain.Unauthenticated: 401,
     domain.Forbidden: 403,

@@ -5,6 +5,7 @@ from server.models.audit import AuditEntry, AuditOutcome
 from server.models.base import Base
 from server.models.forms import FormVersion
 from server.models.households import Household, Person
+from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "Household",
     "Person",
     "Role",
+    "Submission",
+    "SubmissionConflict",
+    "SubmissionState",
     "User",
     "UserArea",
 ]

@@ -7,6 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from sync.scope import covers  # the same rule for one code in hand
+
+__all__ = ["covers", "in_scope"]
+
 
 def in_scope(area_code_column: InstrumentedAttribute[str] | ColumnElement[str], scope: Iterable[str]) -> ColumnElement[bool]:
     """The one SQL clause every data query applies; an empty scope sees nothing."""
@@ -17,7 +21,3 @@ def in_scope(area_code_column: InstrumentedAttribute[str] | ColumnElement[str], 
     # but autoescape keeps a stray '%' or '_' from widening the match.
     return or_(*(area_code_column.startswith(code, autoescape=True) for code in prefixes))
 
-
-def covers(scope: Iterable[str], area_code: str) -> bool:
-    """The same rule for one code in hand (checks before a write)."""
-    return any(area_code.startswith(code) for code in scope)

@@ -1,0 +1,30 @@
+"""POST /sync/submissions: a device's batch, answered item by item after the commit."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+
+from schemas.sync import PushRequestSchema, PushResultSchema
+from server.api.guard import current_principal, requires
+from server.extensions import db
+from server.models import Role
+from server.services import push
+from server.uow import unit_of_work
+
+blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Device sync (protocol.md)")
+
+
+@blp.route("/sync/submissions", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestSchema}}})
+@blp.response(200, PushResultSchema)
+@blp.alt_response(400, description="Malformed JSON, or an envelope without a submissions list")
+@blp.alt_response(413, description="More than 200 submissions or 10 MB after decompression")
+@blp.alt_response(415, description="Not JSON")
+@requires(Role.enumerator, Role.supervisor, Role.admin)
+def push_submissions():
+    """Push submissions; each result is sent only after every accepted one is committed."""
+    body = request.get_json()
+    with unit_of_work():
+        server_time, results = push.push(db.session, current_principal(), body, request.remote_addr)
+    return {"server_time": server_time, "results": [result.as_dict() for result in results]}

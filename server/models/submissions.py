@@ -1,0 +1,70 @@
+"""Submissions as received: append-only evidence, keyed by the device-made UUID."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import BigInteger, CheckConstraint, Computed, DateTime, ForeignKey, Index, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, enum_type
+
+
+class SubmissionState(StrEnum):
+    accepted = "accepted"
+    quarantined = "quarantined"  # kept with its errors: it does not satisfy its form version
+
+
+class Submission(Base):
+    __tablename__ = "submission"
+
+    uuid: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the device; the idempotency key
+    content_sha256: Mapped[str] = mapped_column(String(64))  # tells a resend from a reused UUID
+    state: Mapped[SubmissionState] = mapped_column(enum_type(SubmissionState, "submission_state"))
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    form_id: Mapped[str | None] = mapped_column(String(64))
+    form_version: Mapped[int | None] = mapped_column()
+    subject_type: Mapped[str | None] = mapped_column(String(20))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column()
+    area_code: Mapped[str | None] = mapped_column(String(15))
+    county_code: Mapped[str | None] = mapped_column(String(6), Computed("left(area_code, 6)"))
+    base_version: Mapped[int | None] = mapped_column()
+    supersedes: Mapped[uuid.UUID | None] = mapped_column()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    device_id: Mapped[str] = mapped_column(String(200))
+    token_id: Mapped[uuid.UUID | None] = mapped_column()
+    # Device clocks are wrong: their times are kept as sent, beside our own receipt time.
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    collected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
+    clock_skew_seconds: Mapped[float | None] = mapped_column()
+    location: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    gps_accuracy_m: Mapped[float | None] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the item exactly as the device sent it
+
+    __table_args__ = (
+        CheckConstraint("content_sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+        Index("ix_submission_county_code_received_at", "county_code", "received_at"),
+        Index("ix_submission_area_code_pattern", "area_code", postgresql_ops={"area_code": "text_pattern_ops"}),
+        Index("ix_submission_location", "location", postgresql_using="gist"),
+    )
+
+
+class SubmissionConflict(Base):
+    """A second, different submission under a UUID already stored: kept, never written over the first."""
+
+    __tablename__ = "submission_conflict"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    submission_uuid: Mapped[uuid.UUID] = mapped_column(ForeignKey("submission.uuid"), index=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    device_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)

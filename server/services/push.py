@@ -1,0 +1,36 @@
+"""Push: ingest a device's batch through the sync engine, and audit what security cares about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.models import AuditOutcome
+from server.services import audit
+from server.services.auth import Principal
+from sync.compiled_forms import CompiledForms
+from sync.ingest import ItemResult, Submitter, ingest
+
+# A published form version never changes, so its compiled validator is kept for the process's life.
+COMPILED_FORMS = CompiledForms()
+
+
+def push(session: Session, principal: Principal, batch: Any, address: str | None) -> tuple[datetime, list[ItemResult]]:
+    """The server's receipt time and one result per submission; the caller commits, then answers.
+
+    Raises:
+        MalformedBatch, BatchTooLarge: the envelope itself is wrong (nothing is stored).
+    """
+    received_at = datetime.now(UTC)
+    submitter = Submitter(principal.user_id, principal.scope, principal.token_id)
+    results = ingest(session, submitter, batch, COMPILED_FORMS, received_at)
+    for result in results:
+        if result.status == "conflict" or any(e["code"] == "out_of_scope" for e in result.errors):
+            audit.record(
+                session, "submission.push", AuditOutcome.denied, actor_id=principal.user_id, actor=principal.username,
+                target=result.uuid, area_code=result.area_code, address=address,
+                details={"reason": result.errors[0]["code"]},
+            )
+    return received_at, results

@@ -1,0 +1,24 @@
+"""Compiled form versions, kept for the life of the process: a published version never changes."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from server.models import FormVersion
+from survey_forms.definition import FormDefinition
+from survey_forms.validator import CompiledForm, compile_form
+
+
+class CompiledForms:
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[str, int], CompiledForm] = {}
+
+    def get(self, session: Session, form_id: str, version: int) -> CompiledForm | None:
+        """The compiled version, or None when it was never published (it may be published later)."""
+        key = (form_id, version)
+        if key not in self._compiled:
+            row = session.get(FormVersion, key)
+            if row is None:
+                return None
+            self._compiled[key] = compile_form(FormDefinition.from_document(row.definition))
+        return self._compiled[key]

@@ -1,0 +1,184 @@
+"""Push ingest: each item of a batch becomes accepted, duplicate, invalid or conflict, decided by the database."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
+
+from server.models import Submission, SubmissionConflict, SubmissionState
+from sync import geo
+from sync.compiled_forms import CompiledForms
+from sync.errors import DomainError
+from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
+from sync.scope import covers
+
+MAX_ITEMS = 200
+
+
+class MalformedBatch(DomainError):
+    code = "malformed_batch"
+    message = "The body must be {device_id, sent_at, submissions: [...]}. 请求格式不正确。"
+
+
+class BatchTooLarge(DomainError):
+    code = "payload_too_large"
+    message = f"At most {MAX_ITEMS} submissions per request; send the rest in another request."
+
+
+@dataclass(frozen=True)
+class Submitter:
+    user_id: uuid.UUID
+    scope: tuple[str, ...]
+    token_id: uuid.UUID | None
+
+
+@dataclass
+class ItemResult:
+    uuid: str | None
+    status: str  # accepted, duplicate, invalid, conflict
+    errors: list[dict[str, str]] = field(default_factory=list)
+    missing_attachments: list[str] = field(default_factory=list)
+    area_code: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"uuid": self.uuid, "status": self.status}
+        if self.errors:
+            answer["errors"] = self.errors
+        if self.status == "accepted":
+            answer["missing_attachments"] = self.missing_attachments
+        return answer
+
+
+def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledForms, received_at: datetime) -> list[ItemResult]:
+    """One result per item, in order; every item is stored (accepted or quarantined) unless it repeats one.
+
+    Raises:
+        MalformedBatch: the envelope is not {device_id, submissions: [...]}.
+        BatchTooLarge: more than MAX_ITEMS submissions.
+    """
+    if type(batch) is not dict or type(batch.get("submissions")) is not list or type(batch.get("device_id")) is not str:
+        raise MalformedBatch()
+    if len(batch["submissions"]) > MAX_ITEMS:
+        raise BatchTooLarge(details={"max_items": MAX_ITEMS})
+    sent_at = parse_time(batch.get("sent_at"))
+    skew = (received_at - sent_at).total_seconds() if sent_at else None
+    context = _Context(session, submitter, batch["device_id"][:200], forms, sent_at, skew)
+    return [_ingest_item(context, item) for item in batch["submissions"]]
+
+
+@dataclass(frozen=True)
+class _Context:
+    session: Session
+    submitter: Submitter
+    device_id: str
+    forms: CompiledForms
+    sent_at: datetime | None
+    skew: float | None
+
+
+def _ingest_item(context: _Context, item: Any) -> ItemResult:
+    if type(item) is not dict:
+        return ItemResult(None, "invalid", [field_error("", "type", "提交应为对象", "A submission must be an object")])
+    submission_uuid = parse_uuid(item.get("uuid"))
+    if submission_uuid is None:
+        # Without its UUID an item cannot be stored idempotently; the device keeps it and is told why.
+        return ItemResult(item.get("uuid") if type(item.get("uuid")) is str else None, "invalid",
+                          [field_error("uuid", "type", "缺少有效的提交编号", "uuid must be a UUID made on the device")])
+    errors = _problems(context, item)
+    sha = content_hash(item)
+    try:
+        inserted = _insert(context, submission_uuid, sha, item, errors)
+    except DataError:
+        # PostgreSQL refuses the text (a NUL character, say); the savepoint undid the item alone.
+        return ItemResult(str(submission_uuid), "invalid", [field_error(
+            "", "unstorable_value", "提交中有无法保存的字符", "The submission holds text that cannot be stored (e.g. NUL)")])
+    area_code = _area_code(item)
+    if inserted:
+        status = "invalid" if errors else "accepted"
+        return ItemResult(str(submission_uuid), status, errors, _declared_attachments(item), area_code)
+    return _repeat(context, submission_uuid, sha, item, area_code)
+
+
+def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
+    errors = envelope_errors(item)
+    area_code = _area_code(item)
+    if area_code is not None and not covers(context.submitter.scope, area_code):
+        errors.append(field_error("subject.area_code", "out_of_scope", "该区域不在您的工作范围内",
+                                  f"Area {area_code} is outside your scope"))
+    form_id, version = item.get("form_id"), item.get("form_version")
+    form = None
+    if type(form_id) is str and type(version) is int and len(form_id) <= 64:
+        form = context.forms.get(context.session, form_id, version)
+    if form is None:
+        errors.append(field_error("form_version", "form_version_unknown", "服务器上没有这个表单版本",
+                                  f"Form {form_id} version {version} is not published on this server"))
+    elif type(item.get("data")) is dict:
+        subject = item.get("subject")
+        if type(subject) is dict and subject.get("type") != form.definition.subject:
+            errors.append(field_error("subject.type", "subject_mismatch", "对象类型与表单不符",
+                                      f"This form is about a {form.definition.subject}"))
+        errors.extend(e.as_dict() for e in form.validate(item["data"]))
+    return errors
+
+
+def _insert(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list) -> bool:
+    """Stores the item unless its UUID is taken; the unique key decides, even between parallel pushes."""
+    gps = item.get("gps") if type(item.get("gps")) is dict and not any(e["field"] == "gps" for e in errors) else None
+    subject = item.get("subject") if type(item.get("subject")) is dict else {}
+    values = {
+        "uuid": submission_uuid, "content_sha256": sha, "payload": item,
+        "state": SubmissionState.quarantined if errors else SubmissionState.accepted, "errors": errors,
+        "form_id": item.get("form_id") if type(item.get("form_id")) is str else None,
+        "form_version": item.get("form_version") if type(item.get("form_version")) is int else None,
+        "subject_type": subject.get("type") if type(subject.get("type")) is str else None,
+        "subject_id": parse_uuid(subject.get("id")), "area_code": _area_code(item),
+        "base_version": item.get("base_version") if type(item.get("base_version")) is int else None,
+        "supersedes": parse_uuid(item.get("supersedes")),
+        "user_id": context.submitter.user_id, "device_id": context.device_id, "token_id": context.submitter.token_id,
+        "started_at": parse_time(item.get("started_at")), "collected_at": parse_time(item.get("collected_at")),
+        "sent_at": context.sent_at, "clock_skew_seconds": context.skew,
+        "location": geo.point(gps["lat"], gps["lon"]) if gps else None,
+        "gps_accuracy_m": gps.get("accuracy_m") if gps else None,
+    }
+    # A savepoint per item: whatever one item does, the others of the batch stand.
+    with context.session.begin_nested():
+        statement = insert(Submission).values(**values).on_conflict_do_nothing(index_elements=["uuid"])
+        return context.session.execute(statement.returning(Submission.uuid)).first() is not None
+
+
+def _repeat(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], area_code: str | None) -> ItemResult:
+    stored = context.session.execute(
+        select(Submission.content_sha256, Submission.state, Submission.errors).where(Submission.uuid == submission_uuid)
+    ).one()
+    if stored.content_sha256 == sha:
+        if stored.state == SubmissionState.quarantined:
+            return ItemResult(str(submission_uuid), "invalid", stored.errors, area_code=area_code)
+        return ItemResult(str(submission_uuid), "duplicate", area_code=area_code)
+    context.session.add(SubmissionConflict(
+        submission_uuid=submission_uuid, content_sha256=sha, payload=item,
+        user_id=context.submitter.user_id, device_id=context.device_id,
+    ))
+    context.session.flush()
+    error = field_error("uuid", "uuid_reused", "此编号已用于另一份内容不同的提交，原提交未被覆盖",
+                        "This UUID was already used for different content; nothing was overwritten")
+    return ItemResult(str(submission_uuid), "conflict", [error], area_code=area_code)
+
+
+def _area_code(item: dict[str, Any]) -> str | None:
+    subject = item.get("subject")
+    code = subject.get("area_code") if type(subject) is dict else None
+    return code if type(code) is str and code.isdigit() and len(code) <= 15 else None
+
+
+def _declared_attachments(item: dict[str, Any]) -> list[str]:
+    attachments = item.get("attachments")
+    if type(attachments) is not list:
+        return []
+    return [a["name"] for a in attachments if type(a) is dict and type(a.get("name")) is str]
