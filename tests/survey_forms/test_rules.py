@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -280,3 +282,76 @@ def test_any_rule_either_compiles_and_answers_or_fails_with_our_errors(rule: obj
         evaluate(data)
     except RuleError:
         pass
+
+
+# --- the generated code (survey_forms.rules_codegen); test_rules_equivalence compares it with the closures at length ---
+
+def test_the_closures_stay_available_as_the_reference() -> None:
+    data = {"age": 12, "schooling_status": "dropped_out"}
+    reference, fast = compile_rule(DROPOUT, fast=False), compile_rule(DROPOUT)
+    assert reference(data) is fast(data) is True
+    assert reference.__name__ == fast.__name__ == "evaluate"
+    assert fast(data=data) is True and fast() is False  # the same signature: evaluate(data=None)
+
+
+@pytest.mark.parametrize("text", [
+    "x') or __import__('os').system('false') or ('",
+    'x" + str(1/0) + "',
+    "a\nb\r\\c\x00d",
+    "\0" + "0" + "\0",  # what the generator marks field reads with
+    "{d}{up}",
+    "\udc80 lone surrogate",
+])
+def test_rule_text_is_data_never_code(text: str) -> None:
+    data = {text: "value", "x": text, "a": {text: 1}}
+    assert apply({"val": text}, data) == "value"  # val does not split on dots
+    assert apply({"===": [{"var": "x"}, text]}, data) is True
+    assert apply({"in": [{"var": "x"}, [text, "other"]]}, data) is True
+    assert apply({"cat": [text, {"val": text}]}, data) == text + "value"
+    for rule in ({"var": text}, {"var": [text, text]}, {"var": f"a.{text}"}, {"filter": [[{"preserve": data}], {"var": text}]}):
+        assert apply(rule, data) == compile_rule(rule, fast=False)(data)
+
+
+def test_data_that_is_not_an_object_goes_through_the_closures() -> None:
+    rule = {"if": [{"var": "0"}, {"+": [{"var": "1"}, 1]}, {"var": ""}]}
+    assert apply(rule, [True, 4]) == 5
+    assert apply(rule, [0, 4]) == [0, 4]
+    assert apply(rule, "12") == 3  # "12"[0] is "1", true; "12"[1] is "2"
+    assert apply(rule, None) is None
+    assert apply({"map": [{"var": "xs"}, {"*": [{"var": ""}, 2]}]}, {"xs": [1, "2", None]}) == [2, 4, 0]
+    assert apply({"filter": [{"var": "xs"}, {"var": "a"}]}, {"xs": [{"a": 1}, "a", {"a": 0}, [1]]}) == [{"a": 1}]
+
+
+def test_deep_rules_are_generated_in_several_functions() -> None:
+    rule: object = {"var": "a"}
+    for _ in range(rules.MAX_DEPTH - 1):
+        rule = {"+": [rule, {"substr": ["12", 1]}]}
+    assert apply(rule, {"a": 1}) == 1 + 2 * (rules.MAX_DEPTH - 1)
+    assert apply(rule, {"a": "1"}) == compile_rule(rule, fast=False)({"a": "1"})
+
+
+def test_too_deep_data_is_an_error_either_way() -> None:
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    for fast in (True, False):
+        with pytest.raises(RuleError, match="Too Deep"):
+            compile_rule({"cat": [{"var": "x"}]}, fast=fast)({"x": nested})
+
+
+def test_compiling_the_household_form_is_quick() -> None:
+    form = json.loads((Path(rules.__file__).parent / "definitions/household_visit/v1.json").read_text(encoding="utf-8"))
+    found: list = []
+
+    def walk(fields: list) -> None:
+        for field in fields:
+            found.extend(field[key] for key in ("relevant", "required", "constraint", "calculation")
+                         if type(field.get(key, True)) is not bool)
+            walk(field.get("fields", []))
+
+    walk(form["fields"])
+    started = time.perf_counter()
+    for rule in found:
+        compile_rule(rule)
+    # About 40 ms on the development machine; once per form version.
+    assert time.perf_counter() - started < 2.0
