@@ -21,7 +21,9 @@ from survey_forms import loader
 from survey_forms.definition import FormDefinition
 from survey_forms.validator import CompiledForm, compile_form
 from tests.survey_forms.helpers import small_form
-from tools import formfill, formfill_hints
+from tools import formfill
+from tools.formfill.hints import OMIT
+from tools.formfill.idcard import id_check_digit
 
 DEFINITIONS = loader.load_all(form_definition_schema())
 COMPILED = {(d.form_id, d.version): compile_form(d) for d in DEFINITIONS}
@@ -49,7 +51,7 @@ def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = ""
     """Paths (validator format) where two submissions differ: top-level keys, or keys of the same repeat row."""
     found = []
     for key in sorted(set(before) | set(after)):
-        old, new = before.get(key, formfill_hints.OMIT), after.get(key, formfill_hints.OMIT)
+        old, new = before.get(key, OMIT), after.get(key, OMIT)
         if old == new and type(old) is type(new):
             continue
         if type(old) is list and type(new) is list and len(old) == len(new) and not prefix \
@@ -75,7 +77,7 @@ def test_generated_submissions_are_valid(definition: FormDefinition, seed: int) 
 @settings(max_examples=50, deadline=None)
 @given(seed=SEEDS)
 def test_a_form_without_hints_is_filled_and_mutated_too(seed: int) -> None:
-    definition = small_form()  # tests/data/forms/small_household.json: no hints in tools/formfill_hints.py
+    definition = small_form()  # tests/data/forms/small_household.json: no hints in tools/formfill/hints/
     validator = compile_form(definition)
     rng = random.Random(seed)
     data = formfill.fill(definition, rng)
@@ -109,13 +111,13 @@ def test_the_household_has_the_members_asked_for(definition: FormDefinition, see
     for row in data["members"]:
         if "id_card_no" in row:
             number = row["id_card_no"]
-            assert number[17] == formfill_hints.id_check_digit(number[:17])
+            assert number[17] == id_check_digit(number[:17])
             assert number[6:14] == row["birth_date"].replace("-", "")
 
 
 def test_the_identity_number_check_digit_follows_gb_11643() -> None:
-    assert formfill_hints.id_check_digit("11010519491231002") == "X"
-    assert formfill_hints.id_check_digit("44052418800101001") == "4"
+    assert id_check_digit("11010519491231002") == "X"
+    assert id_check_digit("44052418800101001") == "4"
 
 
 @pytest.mark.parametrize("definition", HOUSEHOLD_FORMS, ids=[d.form_id for d in HOUSEHOLD_FORMS])

@@ -1,21 +1,32 @@
-"""The two village survey forms (domain.md 4.1, 4.2) and the village property catalogue: shape, names, references, rules."""
+"""The two village survey forms (domain.md 4.1, 4.2) and the village property catalogue: shape, names, references, rules.
+
+The format's own rules (schema, unique names, choice lists, scopes of vars, operators, save_to targets and their types,
+risk flag codes, calculation cycles) are loader.check's, run here on each form. The rest is what these forms must say,
+and checks loader.check does not make: only FORM_OPERATORS, iterators over a repeat (so every read is resolved), every
+parameter used, select fields compared with their own choices, prefill only with save_to, every list used. The household
+form's tests use the same helpers (form_rules, foreign_choices).
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFINITIONS = ROOT / "survey_forms" / "definitions"
-CATALOGUE_PATH = ROOT / "survey_forms" / "entities" / "village.json"
-SCHEMA = json.loads((ROOT / "schemas" / "form_definition.schema.json").read_text(encoding="utf-8"))
+from schemas.form_definition import form_definition_schema
+from survey_forms import loader, rules
+from survey_forms.catalogue import COMPATIBLE, ENTITIES_DIR, load_catalogue
+from survey_forms.definition import FormDefinition
+from survey_forms.levels import FieldAt, Level, levels_of, rules_of
+from survey_forms.references import UNKNOWN, Read, reads
+from survey_forms.validator import compile_form
+
+CATALOGUE_PATH = ENTITIES_DIR / "village.json"
 
 FORMS = {
     "village_infrastructure": "natural_village",
@@ -29,27 +40,20 @@ EXPECTED_FLAGS = {
     },
     "village_collective": {"weak_collective_economy", "no_standard_clinic"},
 }
-ALLOWED_OPERATORS = {
+# The operators the forms are written with. loader.check accepts all of rules.ALLOWED_OPERATORS, which also has
+# val, exists, ??, ?:, try, throw and preserve (for JSON Logic conformance); it does not resolve what val and exists
+# read, so a rule using them would escape its scope check.
+FORM_OPERATORS = frozenset({
     "var", "missing", "missing_some", "if", "==", "===", "!=", "!==", "!", "!!", "or", "and", ">", ">=", "<", "<=",
     "max", "min", "+", "-", "*", "/", "%", "map", "filter", "reduce", "all", "some", "none", "merge", "in", "cat", "substr",
-}
-ITERATORS = {"map", "filter", "reduce", "all", "some", "none"}
-PROPERTY_TYPES = {
-    "text", "integer", "decimal", "boolean", "date", "datetime", "geopoint", "select_one", "select_multiple", "photo",
-}
-# Which property types a field's value may be saved into (a calculate field's value is its value_type).
-COMPATIBLE = {
-    "text": {"text"}, "integer": {"integer"}, "decimal": {"decimal", "integer"}, "boolean": {"boolean"},
-    "date": {"date"}, "datetime": {"datetime"}, "geopoint": {"geopoint"}, "select_one": {"select_one", "text"},
-    "select_multiple": {"select_multiple"}, "photo": {"photo"},
-}
-NO_VALUE = {"note", "group"}
+})
+COMPARISONS = {"==", "!=", "===", "!==", "in"}
 BILINGUAL_KEYS = {"title", "description", "label", "hint", "constraint_message"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def form_path(form_id: str) -> Path:
-    return DEFINITIONS / form_id / "v1.json"
+    return loader.DEFINITIONS_DIR / form_id / "v1.json"
 
 
 def load(form_id: str) -> dict[str, Any]:
@@ -60,29 +64,67 @@ def catalogue() -> dict[str, Any]:
     return json.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))
 
 
-def levels(definition: dict[str, Any]) -> dict[str | None, list[dict[str, Any]]]:
-    """Every level (None: the top; else a repeat's name) with its fields, groups folded in and included."""
-    found: dict[str | None, list[dict[str, Any]]] = {}
-
-    def visit(fields: list[dict[str, Any]], level: str | None) -> None:
-        for spec in fields:
-            found.setdefault(level, []).append(spec)
-            if spec["type"] == "group":
-                visit(spec["fields"], level)
-            elif spec["type"] == "repeat":
-                found.setdefault(spec["name"], [])
-                visit(spec["fields"], spec["name"])
-
-    visit(definition["fields"], None)
-    return found
+def all_fields(definition: dict[str, Any]) -> Iterator[FieldAt]:
+    """Every field and group of the form, at every level."""
+    for level in levels_of(definition).values():
+        yield from level.fields
+        yield from level.groups
 
 
-def value_fields(definition: dict[str, Any]) -> dict[str | None, dict[str, dict[str, Any]]]:
-    return {level: {f["name"]: f for f in fields if f["type"] not in NO_VALUE} for level, fields in levels(definition).items()}
+# --- The rules of a form, for the checks loader.check does not make ----------------------------------------------------
+
+@dataclass(frozen=True)
+class FormRule:
+    pointer: str
+    rule: Any
+    level: str | None  # where the rule stands: None for the top level, else the repeat's name
+    constrained: FieldAt | None  # the field whose constraint this is (what $value is), else None
 
 
-def value_type(spec: dict[str, Any]) -> str:
-    return spec["value_type"] if spec["type"] == "calculate" else spec["type"]
+def form_rules(definition: dict[str, Any]) -> Iterator[FormRule]:
+    """Every rule of the form: field and group rules at each level, and the risk flags."""
+    for level in levels_of(definition).values():
+        for item in [*level.fields, *level.groups]:
+            for kind, rule, pointer in rules_of(item):
+                yield FormRule(pointer, rule, level.name, item if kind == "constraint" else None)
+    for index, flag in enumerate(definition.get("rules", {}).get("risk_flags", [])):
+        yield FormRule(f"/rules/risk_flags/{index}/when", flag["when"], None, None)
+
+
+def field_read(read: Read, where: FormRule, levels: dict[str | None, Level]) -> dict[str, Any] | None:
+    """The spec of the field whose value a var reads, or None when it reads no field as a whole."""
+    head, _, rest = (read.path or "").partition(".")
+    element = read.element_of
+    if element == "$value" and where.constrained is not None and where.constrained.spec["type"] == "repeat":
+        element = where.constrained.spec["name"]  # a repeat's constraint walks its rows
+    found: FieldAt | None
+    if element is not None:
+        if read.in_reduce:
+            if head != "current":
+                return None
+            head = rest.partition(".")[0]
+        found = levels[element].names.get(head) if element in levels else None
+    elif head == "$value":
+        found = where.constrained if not rest else None
+    elif head == "$root":
+        found = levels[None].names.get(rest)
+    else:
+        found = levels[where.level].names.get(read.path or "")
+    return found.spec if found is not None else None
+
+
+def compared_with(rule: Any, read: Read) -> list[Any] | None:
+    """What a var is compared with when it is one side of ==, !=, ===, !== or in (the other side, as a list)."""
+    tokens = [token.replace("~1", "/").replace("~0", "~") for token in read.pointer.split("/")[1:]]
+    if len(tokens) < 3 or tokens[-3] not in COMPARISONS:
+        return None
+    node = rule
+    for token in tokens[:-2]:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    if not isinstance(node, list) or len(node) != 2:
+        return None
+    other = node[1 - int(tokens[-2])]
+    return other if isinstance(other, list) else [other]
 
 
 def choice_names(definition: dict[str, Any], spec: dict[str, Any]) -> set[str] | None:
@@ -92,100 +134,20 @@ def choice_names(definition: dict[str, Any], spec: dict[str, Any]) -> set[str] |
     return {choice["name"] for choice in choices}
 
 
-# --- The rules of a form and what they read ------------------------------------------------------------------------
-
-class Scope:
-    """What a rule can read where it stands: its level's fields, the top, $params, $value, an iterator's element."""
-
-    def __init__(self, definition: dict[str, Any], level: str | None, value_spec: dict[str, Any] | None,
-                 element: str | None = None, in_reduce: bool = False) -> None:
-        self.definition = definition
-        self.fields = value_fields(definition)
-        self.level = level
-        self.value_spec = value_spec
-        self.element = element  # a repeat's name, "$value" (a select_multiple), or None outside iterators
-        self.in_reduce = in_reduce
-
-    def entering(self, collection: Any, operator: str) -> Scope:
-        return Scope(self.definition, self.level, self.value_spec, self._collection(collection), operator == "reduce")
-
-    def _collection(self, rule: Any) -> str:
-        (operator, args), = rule.items()
-        if operator == "filter":
-            return self._collection(args[0])
-        assert operator == "var", f"iterate over a plain var or a filter of one, not {rule}"
-        name = args[0] if isinstance(args, list) else args
-        if name == "$value":
-            return name
-        assert self.element is None and name in self.fields, f"'{name}' is not a repeat that can be iterated here"
-        return name
-
-    def resolve(self, name: str) -> tuple[bool, dict[str, Any] | None]:
-        """(readable, field spec when the name reads a field's value)."""
-        head, _, rest = name.partition(".")
-        if self.element is not None:
-            if self.in_reduce:
-                if name == "accumulator":
-                    return True, None
-                if head != "current":
-                    return False, None
-                if self.element == "$value":
-                    return rest == "", None
-                field = self.fields[self.element].get(rest.partition(".")[0])
-                return field is not None, field
-            field = self.fields[self.element].get(head) if self.element != "$value" else None
-            return field is not None, field
-        if head == "$params":
-            return rest in self.definition.get("parameters", {}), None
-        if head == "$value":
-            return self.value_spec is not None, self.value_spec if not rest else None
-        if head == "$root":
-            field = self.fields[None].get(rest.partition(".")[0]) if self.level is not None else None
-            return field is not None, field if "." not in rest else None
-        field = self.fields[self.level].get(head)
-        return field is not None, field if not rest else None
-
-
-def var_name(rule: Any) -> str | None:
-    if isinstance(rule, dict) and list(rule) == ["var"]:
-        args = rule["var"]
-        return args[0] if isinstance(args, list) else args
-    return None
-
-
-def walk_rule(rule: Any, scope: Scope) -> Iterator[tuple[str, Any, Scope]]:
-    """(operator, arguments, scope) of every operation in a rule, iterator bodies in their element's scope."""
-    if isinstance(rule, list):
-        for item in rule:
-            yield from walk_rule(item, scope)
-        return
-    if not isinstance(rule, dict):
-        return
-    assert len(rule) == 1, f"a JsonLogic operation has one key: {rule}"
-    (operator, args), = rule.items()
-    yield operator, args, scope
-    if operator == "var":
-        if isinstance(args, list):
-            yield from walk_rule(args[1:], scope)
-        return
-    if operator in ITERATORS:
-        yield from walk_rule(args[0], scope)
-        yield from walk_rule(args[1], scope.entering(args[0], operator))
-        yield from walk_rule(args[2:], scope)
-        return
-    yield from walk_rule(args, scope)
-
-
-def rules_of(definition: dict[str, Any]) -> Iterator[tuple[str, Any, Scope]]:
-    """(where, rule, scope) of every rule of the form: field rules, group relevance and risk flags."""
-    for level, fields in levels(definition).items():
-        for spec in fields:
-            for kind in ("relevant", "required", "constraint", "calculation"):
-                if kind in spec and not isinstance(spec[kind], bool):
-                    value_spec = spec if kind == "constraint" else None
-                    yield f"{spec['name']}.{kind}", spec[kind], Scope(definition, level, value_spec)
-    for flag in definition.get("rules", {}).get("risk_flags", []):
-        yield f"risk_flags.{flag['code']}", flag["when"], Scope(definition, None, None)
+def foreign_choices(definition: dict[str, Any]) -> list[str]:
+    """Where a rule compares a select field with strings that are not among the field's choices."""
+    levels = levels_of(definition)
+    found = []
+    for where in form_rules(definition):
+        for read in reads(where.rule):
+            literals = compared_with(where.rule, read)
+            if literals is None or not all(isinstance(x, str) for x in literals):
+                continue
+            spec = field_read(read, where, levels)
+            names = choice_names(definition, spec) if spec else None
+            if names is not None and not set(literals) <= names:
+                found.append(f"{where.pointer}: {literals} not among the choices of {spec['name']}")
+    return found
 
 
 def bilingual_texts(node: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
@@ -203,9 +165,8 @@ def bilingual_texts(node: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
 # --- Tests ------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("form_id", FORMS)
-def test_definition_passes_the_json_schema(form_id):
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in Draft202012Validator(SCHEMA).iter_errors(load(form_id))]
-    assert errors == []
+def test_definition_passes_the_loader_checks(form_id):
+    assert [str(problem) for problem in loader.check(load(form_id), form_definition_schema(), load_catalogue())] == []
 
 
 @pytest.mark.parametrize("form_id", FORMS)
@@ -236,80 +197,62 @@ def test_every_text_is_bilingual(form_id):
         assert list(text) == ["zh", "en"], pointer
         assert CJK.search(text["zh"]), f"{pointer}: the zh text has no Chinese"
         assert text["en"].strip(), pointer
-    for fields in levels(definition).values():
-        for spec in fields:
-            assert ("constraint" in spec) == ("constraint_message" in spec), spec["name"]
+    for item in all_fields(definition):
+        assert ("constraint" in item.spec) == ("constraint_message" in item.spec), item.spec["name"]
 
 
 @pytest.mark.parametrize("form_id", FORMS)
-def test_names_are_unique_per_level(form_id):
-    for level, fields in levels(load(form_id)).items():
-        names = [spec["name"] for spec in fields]
-        assert len(names) == len(set(names)), (level, sorted(n for n in names if names.count(n) > 1))
-
-
-@pytest.mark.parametrize("form_id", FORMS)
-def test_save_to_names_a_catalogue_property_of_a_compatible_type(form_id):
-    properties = catalogue()["properties"]
-    definition = load(form_id)
-    for level, fields in levels(definition).items():
-        for spec in fields:
-            if "save_to" not in spec:
-                assert not spec.get("prefill"), f"{spec['name']}: prefill without save_to has nothing to prefill from"
-                continue
-            assert level is None, f"{spec['name']}: only top-level fields of a village form save to the village"
-            entity, _, name = spec["save_to"].partition(".")
-            assert entity == "village" and name in properties, spec["save_to"]
-            assert properties[name]["type"] in COMPATIBLE[value_type(spec)], spec["save_to"]
+def test_only_saved_fields_are_prefilled(form_id):
+    for item in all_fields(load(form_id)):
+        if "save_to" not in item.spec:
+            assert not item.spec.get("prefill"), f"{item.spec['name']}: prefill without save_to has nothing to prefill from"
 
 
 def test_catalogue_is_well_formed_and_every_property_is_saved_by_a_form():
     document = catalogue()
     assert document["entity"] == "village"
-    saved = {spec["save_to"].partition(".")[2] for form_id in FORMS for fields in levels(load(form_id)).values()
-             for spec in fields if "save_to" in spec}
+    saved = {item.spec["save_to"].partition(".")[2] for form_id in FORMS for item in all_fields(load(form_id))
+             if "save_to" in item.spec}
+    property_types = set().union(*COMPATIBLE.values())
     for name, spec in document["properties"].items():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", name), name
-        assert spec["type"] in PROPERTY_TYPES, name
+        assert spec["type"] in property_types, name
         assert isinstance(spec["personal"], bool), name
         assert list(spec["label"]) == ["zh", "en"] and CJK.search(spec["label"]["zh"]), name
     assert set(document["properties"]) == saved
-    personal = {name for name, spec in document["properties"].items() if spec["personal"]}
-    assert personal == {"contact_name", "contact_phone"}
+    assert load_catalogue().personal("village") == {"contact_name", "contact_phone"}
 
 
 @pytest.mark.parametrize("form_id", FORMS)
-def test_choice_lists_exist_are_used_and_versioned(form_id):
+def test_choice_lists_are_used_and_versioned(form_id):
     definition = load(form_id)
     lists = definition["choice_lists"]
-    used = {spec["choice_list"] for fields in levels(definition).values() for spec in fields if "choice_list" in spec}
+    used = {item.spec["choice_list"] for item in all_fields(definition) if "choice_list" in item.spec}
     assert used == set(lists)
     for name, spec in lists.items():
-        names = [choice["name"] for choice in spec["choices"]]
-        assert len(names) == len(set(names)), name
         if spec["version"].startswith("GK-"):
             assert spec["source"] == "[GK]", name
         else:
             assert re.match(r"(seed|proposal)-\d{4}\.\d+$", spec["version"]) and spec.get("source"), name
 
 
+def test_the_form_operators_are_operators_of_the_rules():
+    assert FORM_OPERATORS <= rules.ALLOWED_OPERATORS
+
+
 @pytest.mark.parametrize("form_id", FORMS)
-def test_rules_use_allowed_operators_and_resolvable_vars(form_id):
-    definition = load(form_id)
-    for where, rule, scope in rules_of(definition):
-        for operator, args, inner in walk_rule(rule, scope):
-            assert operator in ALLOWED_OPERATORS, f"{where}: {operator}"
-            if operator == "var":
-                name = args[0] if isinstance(args, list) else args
-                assert isinstance(name, str), f"{where}: a var's name must be written out"
-                assert inner.resolve(name)[0], f"{where}: '{name}' is not readable here"
+def test_rules_use_the_form_operators_and_iterate_over_repeats(form_id):
+    for where in form_rules(load(form_id)):
+        assert rules.operators_used(where.rule) <= FORM_OPERATORS, where.pointer
+        unknown = [read.pointer for read in reads(where.rule) if read.element_of == UNKNOWN]
+        assert unknown == [], f"{where.pointer}: iterate over a repeat, $value or a filter of one, so reads resolve"
 
 
 @pytest.mark.parametrize("form_id", FORMS)
 def test_parameters_exist_and_are_all_used(form_id):
     definition = load(form_id)
-    read = {name.partition(".")[2] for _, rule, scope in rules_of(definition) for op, args, _ in walk_rule(rule, scope)
-            if op == "var" and (name := args[0] if isinstance(args, list) else args).startswith("$params.")}
+    read = {r.path.partition(".")[2] for where in form_rules(definition) for r in reads(where.rule)
+            if r.path is not None and r.path.startswith("$params.")}
     assert read == set(definition["parameters"])
     for name, spec in definition["parameters"].items():
         assert spec.get("source") and spec.get("unit"), name
@@ -317,39 +260,25 @@ def test_parameters_exist_and_are_all_used(form_id):
 
 @pytest.mark.parametrize("form_id", FORMS)
 def test_rules_compare_select_fields_with_their_own_choices(form_id):
-    definition = load(form_id)
-    for where, rule, scope in rules_of(definition):
-        for operator, args, inner in walk_rule(rule, scope):
-            if operator in ("==", "!=", "===", "!==", "in") and isinstance(args, list) and len(args) == 2:
-                for side, other in ((args[0], args[1]), (args[1], args[0])):
-                    name = var_name(side)
-                    literals = other if isinstance(other, list) else [other]
-                    if name is None or not all(isinstance(x, str) for x in literals):
-                        continue
-                    spec = inner.resolve(name)[1]
-                    names = choice_names(definition, spec) if spec else None
-                    if names is not None:
-                        assert set(literals) <= names, f"{where}: {literals} not among the choices of {spec['name']}"
+    assert foreign_choices(load(form_id)) == []
 
 
 @pytest.mark.parametrize("form_id", FORMS)
 def test_domain_flags_are_present(form_id):
     flags = load(form_id)["rules"]["risk_flags"]
-    codes = [flag["code"] for flag in flags]
-    assert len(codes) == len(set(codes))
-    assert EXPECTED_FLAGS[form_id] <= set(codes)
+    assert EXPECTED_FLAGS[form_id] <= {flag["code"] for flag in flags}
     assert all(flag.get("source") for flag in flags)
 
 
 def test_the_centroid_is_a_geopoint_with_the_accuracy_limit():
     for form_id in FORMS:
         definition = load(form_id)
-        centroid = value_fields(definition)[None]["centroid"]
+        centroid = levels_of(definition)[None].names["centroid"].spec
         assert centroid["type"] == "geopoint"
         assert centroid["max_accuracy_m"] == definition["parameters"]["max_gps_accuracy_m"]["value"] == 50
 
 
-# --- Calculations and flags on sample villages, when the rule evaluator is there ---------------------------------------
+# --- Calculations and flags on sample villages -------------------------------------------------------------------------
 
 NATURAL_VILLAGE = {
     "households_total": 42, "households_resident": 35, "population_total": 160, "population_resident": 120,
@@ -378,26 +307,10 @@ ADMIN_VILLAGE = {
 }
 
 
-def evaluator():
-    try:
-        rules = importlib.import_module("survey_forms.rules")
-    except ImportError:
-        pytest.skip("survey_forms.rules (the JsonLogic evaluator) is not there yet")
-    if not hasattr(rules, "apply"):
-        pytest.skip("survey_forms.rules has no apply(rule, data)")
-    return rules.apply
-
-
 def computed(definition: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """The top-level values with every calculation done, and the codes of the flags that hold."""
-    apply = evaluator()
-    params = {name: spec["value"] for name, spec in definition["parameters"].items()}
-    calculations = [spec for spec in value_fields(definition)[None].values() if spec["type"] == "calculate"]
-    data = dict(values)
-    for _ in calculations:  # enough passes for any dependency order
-        for spec in calculations:
-            data[spec["name"]] = apply(spec["calculation"], {**data, "$params": params})
-    flags = {flag["code"] for flag in definition["rules"]["risk_flags"] if apply(flag["when"], {**data, "$params": params})}
+    """The values with every calculation done by the server (and $params), and the codes of the flags that hold."""
+    data = compile_form(FormDefinition.from_document(definition)).computed(values)
+    flags = {flag["code"] for flag in definition["rules"]["risk_flags"] if rules.truthy(rules.apply(flag["when"], data))}
     return data, flags
 
 
@@ -427,8 +340,6 @@ def test_admin_village_calculations_and_flags():
     assert data["reserve_cadres_target_met"] is False
     assert flags == {"weak_collective_economy", "collective_income_below_target"}
 
-    apply = evaluator()
-    registered = value_fields(definition)[None]["collective_assets_registered"]
-    params = {name: spec["value"] for name, spec in definition["parameters"].items()}
-    assert not apply(registered["constraint"], {**data, "$params": params, "$value": "yes"})
-    assert apply(registered["constraint"], {**data, "$params": params, "$value": "no"})
+    registered = levels_of(definition)[None].names["collective_assets_registered"].spec
+    assert not rules.apply(registered["constraint"], {**data, "$value": "yes"})
+    assert rules.apply(registered["constraint"], {**data, "$value": "no"})
