@@ -19,6 +19,12 @@ from survey_forms.levels import FieldAt, Level, levels_of, rules_of
 from survey_forms.references import UNKNOWN, Read, escape, reads
 
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
+# The operators a form may use: the classic JsonLogic set every phone engine implements. The
+# evaluator knows more (val, try, throw, exists, ??...), which not every device engine does.
+FORM_OPERATORS = frozenset({
+    "var", "missing", "missing_some", "if", "==", "===", "!=", "!==", "!", "!!", "or", "and", ">", ">=", "<", "<=",
+    "max", "min", "+", "-", "*", "/", "%", "map", "filter", "reduce", "all", "some", "none", "merge", "in", "cat", "substr",
+})
 NO_VALUE = {"note", "group"}
 SAVE_ENTITIES = {("household", None): "household", ("village", None): "village", ("household", "members"): "person"}
 
@@ -153,6 +159,10 @@ def _rule(rule: Any, pointer: str, level: Level, levels: dict[str | None, Level]
         rules.compile_rule(rule)
     except rules.RuleSyntaxError as error:
         yield Problem(pointer, f"not an allowed rule: {error}")
+        return
+    extra = rules.operators_used(rule) - FORM_OPERATORS
+    if extra:
+        yield Problem(pointer, f"operator(s) {', '.join(sorted(extra))} may not be used in forms (not every phone has them)")
         return
     for read in reads(rule):
         if read.element_of == "$value" and value_of is not None:

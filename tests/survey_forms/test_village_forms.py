@@ -23,6 +23,7 @@ from survey_forms import loader, rules
 from survey_forms.catalogue import COMPATIBLE, ENTITIES_DIR, load_catalogue
 from survey_forms.definition import FormDefinition
 from survey_forms.levels import FieldAt, Level, levels_of, rules_of
+from survey_forms.loader import FORM_OPERATORS
 from survey_forms.references import UNKNOWN, Read, reads
 from survey_forms.validator import compile_form
 
@@ -43,10 +44,6 @@ EXPECTED_FLAGS = {
 # The operators the forms are written with. loader.check accepts all of rules.ALLOWED_OPERATORS, which also has
 # val, exists, ??, ?:, try, throw and preserve (for JSON Logic conformance); it does not resolve what val and exists
 # read, so a rule using them would escape its scope check.
-FORM_OPERATORS = frozenset({
-    "var", "missing", "missing_some", "if", "==", "===", "!=", "!==", "!", "!!", "or", "and", ">", ">=", "<", "<=",
-    "max", "min", "+", "-", "*", "/", "%", "map", "filter", "reduce", "all", "some", "none", "merge", "in", "cat", "substr",
-})
 COMPARISONS = {"==", "!=", "===", "!==", "in"}
 BILINGUAL_KEYS = {"title", "description", "label", "hint", "constraint_message"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
