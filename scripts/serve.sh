@@ -2,7 +2,11 @@
 # Starts the system: database (embedded unless DATABASE_URL is set), migrations, demo data once, gunicorn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DATABASE_URL="${DATABASE_URL:-$(scripts/devdb.sh start)}"
+# A plain assignment, not `export X=$(...)`, so a failed start stops the script here.
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(scripts/devdb.sh start)
+fi
+export DATABASE_URL
 flask db upgrade
 flask forms publish
 flask demo load --if-empty
