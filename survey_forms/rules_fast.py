@@ -10,19 +10,6 @@ from survey_forms.rules_js import RuleError, checked, loose_equal, parse_number,
 from survey_forms.rules_logic import NUMBER_TYPES
 
 
-def _arithmetic_pair(numbers, fold):
-    # rules_math's binary closure without its operand closures: both operands are passed already evaluated.
-    def pair(a: Any, b: Any) -> int | float:
-        if type(a) in NUMBER_TYPES and type(b) in NUMBER_TYPES:
-            try:
-                return numbers(a, b)
-            except OverflowError:
-                pass  # an integer beyond any double: the fold turns it into Infinity first
-        return fold((a, b))
-
-    return pair
-
-
 def read_rest(value: Any, steps: tuple, default: Any) -> Any:
     """rules_data's dotted read (read_path) continued from the value of its first step."""
     if value is None:
@@ -74,8 +61,8 @@ NAMESPACE: dict[str, Any] = {
     "_merge": rules_math._merge,
     "_sum": _FOLDS["+"], "_difference": _FOLDS["-"], "_product": _FOLDS["*"], "_quotient": _FOLDS["/"],
     "_remainder": _FOLDS["%"], "_max": _FOLDS["max"], "_min": _FOLDS["min"],
-    "_add2": _arithmetic_pair(_NUMBERS["+"], _FOLDS["+"]), "_sub2": _arithmetic_pair(_NUMBERS["-"], _FOLDS["-"]),
-    "_mul2": _arithmetic_pair(_NUMBERS["*"], _FOLDS["*"]), "_div2": _arithmetic_pair(_NUMBERS["/"], _FOLDS["/"]),
+    **{name: rules_math.arithmetic_pair(_NUMBERS[op], _FOLDS[op])
+       for name, op in (("_add2", "+"), ("_sub2", "-"), ("_mul2", "*"), ("_div2", "/"))},
     "_eq": _PAIRS["=="], "_seq": strict_equal, "_ne": _PAIRS["!="], "_sne": _PAIRS["!=="],
     "_lt": _PAIRS["<"], "_le": _PAIRS["<="], "_gt": _PAIRS[">"], "_ge": _PAIRS[">="],
     "_eq_text": loose_equal_to_text,

@@ -114,11 +114,10 @@ _BINARY = {"+": lambda a, b: checked(a + b), "-": lambda a, b: checked(a - b), "
            "/": _divide}
 
 
-def _binary(left, right, numbers, fold):
-    # Two operands that are already numbers skip the coercion loop.
-    def binary(d, up):
-        a = left(d, up)
-        b = right(d, up)
+def arithmetic_pair(numbers, fold):
+    """Two evaluated operands: numbers skip the coercion loop; anything else goes through the fold."""
+
+    def pair(a: Any, b: Any) -> int | float:
         if type(a) in NUMBER_TYPES and type(b) in NUMBER_TYPES:
             try:
                 return numbers(a, b)
@@ -126,7 +125,12 @@ def _binary(left, right, numbers, fold):
                 pass  # an integer beyond any double: the fold turns it into Infinity first
         return fold((a, b))
 
-    return binary
+    return pair
+
+
+def _binary(left, right, numbers, fold):
+    pair = arithmetic_pair(numbers, fold)
+    return lambda d, up: pair(left(d, up), right(d, up))
 
 
 def compile_arithmetic(c, op: str, arg: Any, at: str):
