@@ -13,6 +13,7 @@ from server.api import docs, register_api
 from server.bodies import GzipRequests, StrictJSONProvider
 from server.extensions import api, csrf, db, migrate
 from server.web import blueprint as web_blueprint
+from sync.blobs import FileBlobStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,6 +23,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.load(overrides=overrides))
     app.json = StrictJSONProvider(app)
     app.wsgi_app = GzipRequests(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    attachment_dir = app.config["ATTACHMENT_DIR"] or str(Path(app.instance_path) / "attachments")
+    app.extensions["blob_store"] = FileBlobStore(Path(attachment_dir))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_TOUCH_SECONDS": 60,
     "DB_POOL_SIZE": 5,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For is believed
+    "ATTACHMENT_DIR": "",  # where attachment files are kept; empty: the app's instance folder
 }
 
 _INTEGERS = {

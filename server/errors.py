@@ -13,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 
 from schemas.common import ErrorSchema
 from sync import errors as domain
+from sync.attachments import UnsupportedAttachmentType
+from sync.blobs import BlobTooLarge
 from sync.ingest import BatchTooLarge
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 # Domain error class -> HTTP status; a subclass takes the status of its nearest listed base.
 STATUS_OF = {
     BatchTooLarge: 413,
+    BlobTooLarge: 413,
+    UnsupportedAttachmentType: 415,
     domain.InvalidInput: 422,
     domain.Unauthenticated: 401,
     domain.Forbidden: 403,

@@ -56,8 +56,9 @@ def empty_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Flask:
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret"})
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    attachments = str(tmp_path_factory.mktemp("attachments"))
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret", "ATTACHMENT_DIR": attachments})
     with app.app_context():
         flask_migrate.upgrade()
     return app

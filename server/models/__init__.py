@@ -1,6 +1,7 @@
 """Database models: a leaf package that imports only SQLAlchemy and GeoAlchemy2."""
 
 from server.models.areas import Area, AreaLevel
+from server.models.attachments import Attachment
 from server.models.audit import AuditEntry, AuditOutcome
 from server.models.base import Base
 from server.models.forms import FormVersion
@@ -11,6 +12,7 @@ from server.models.users import DeviceToken, Role, User, UserArea
 __all__ = [
     "Area",
     "AreaLevel",
+    "Attachment",
     "AuditEntry",
     "AuditOutcome",
     "Base",

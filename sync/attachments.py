@@ -1,0 +1,81 @@
+"""Receiving an attachment of a submission: declared, hash-checked, stored once, never overwritten."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from server.models import Attachment, Submission
+from sync.blobs import BlobHashMismatch, BlobStore
+from sync.errors import Conflict, DomainError, InvalidInput, NotFound
+from sync.scope import covers
+
+MAX_BYTES = 20 * 1024 * 1024
+# The images and audio the forms ask for (photo and audio fields).
+CONTENT_TYPES = {"image/jpeg", "image/png", "image/webp", "audio/mpeg", "audio/mp4", "audio/aac", "audio/ogg",
+                 "audio/amr", "audio/wav", "audio/x-wav"}
+
+
+class AttachmentNotDeclared(InvalidInput):
+    code = "attachment_not_declared"
+
+
+class UnsupportedAttachmentType(DomainError):
+    code = "unsupported_media_type"
+
+
+class AttachmentExists(Conflict):
+    code = "attachment_exists"
+
+
+@dataclass(frozen=True)
+class Received:
+    created: bool
+    name: str
+    sha256: str
+    size: int
+    complete: bool  # every declared attachment of the submission is now stored
+
+
+def receive(session: Session, scope: tuple[str, ...], submission_uuid: uuid.UUID, name: str, sha256: str,
+            content_type: str, chunks: Iterable[bytes], store: BlobStore) -> Received:
+    """Stores one declared attachment; the same name and hash again is harmless.
+
+    Raises:
+        NotFound: no such submission in the caller's scope.
+        AttachmentNotDeclared: the submission declares no file of that name.
+        BlobHashMismatch: the hash sent differs from the declared one, or the bytes from both.
+        AttachmentExists: this name is stored already with other bytes (nothing is overwritten).
+        UnsupportedAttachmentType, BlobTooLarge: not an allowed image or audio type, or over MAX_BYTES.
+    """
+    submission = session.get(Submission, submission_uuid)
+    if submission is None or submission.area_code is None or not covers(scope, submission.area_code):
+        raise NotFound("No such submission in your scope.")
+    declared = {a.get("name"): a for a in submission.payload.get("attachments") or [] if isinstance(a, dict)}
+    if name not in declared:
+        raise AttachmentNotDeclared(f"The submission declares no attachment named {name!r}.")
+    if sha256 != declared[name].get("sha256"):
+        raise BlobHashMismatch("X-Content-SHA256 differs from the SHA-256 declared in the submission.")
+    stored = session.get(Attachment, (submission_uuid, name))
+    if stored is not None:
+        if stored.sha256 != sha256:
+            raise AttachmentExists("This attachment is stored already with other content; nothing was overwritten.")
+        return Received(False, name, stored.sha256, stored.size, _complete(session, submission_uuid, declared))
+    if content_type.split(";")[0].strip().lower() not in CONTENT_TYPES:
+        raise UnsupportedAttachmentType(f"{content_type or 'no type'} is not an image or audio type forms use.")
+    blob = store.put(chunks, sha256, MAX_BYTES)
+    statement = insert(Attachment).values(submission_uuid=submission_uuid, name=name, sha256=blob.sha256,
+                                          size=blob.size, content_type=content_type[:100])
+    # Two parallel uploads of the same file: the key decides, and the second is told it is stored.
+    created = session.execute(statement.on_conflict_do_nothing().returning(Attachment.name)).first() is not None
+    return Received(created, name, blob.sha256, blob.size, _complete(session, submission_uuid, declared))
+
+
+def _complete(session: Session, submission_uuid: uuid.UUID, declared: dict) -> bool:
+    stored = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.submission_uuid == submission_uuid))
+    return stored == len(declared)

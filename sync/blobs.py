@@ -1,0 +1,74 @@
+"""The content-addressed store of attachment bytes: one small interface, a filesystem implementation."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sync.errors import DomainError
+
+
+class BlobTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class BlobHashMismatch(DomainError):
+    code = "hash_mismatch"
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+
+
+class BlobStore(Protocol):
+    def put(self, chunks: Iterable[bytes], expected_sha256: str, max_bytes: int) -> StoredBlob: ...
+    def read(self, sha256: str) -> bytes: ...
+
+
+class FileBlobStore:
+    """Files named by their SHA-256 under `root`; written to a temporary file and renamed only when whole and verified."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def put(self, chunks: Iterable[bytes], expected_sha256: str, max_bytes: int) -> StoredBlob:
+        """Raises:
+        BlobTooLarge: more than max_bytes arrived (nothing is kept).
+        BlobHashMismatch: the bytes are not those of expected_sha256 (a cut or altered upload; nothing is kept).
+        """
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        handle, temp = tempfile.mkstemp(dir=self.root / "tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise BlobTooLarge(f"The file is over {max_bytes} bytes.")
+                    digest.update(chunk)
+                    file.write(chunk)
+                file.flush()
+                os.fsync(file.fileno())  # durable before we say it is stored
+            if digest.hexdigest() != expected_sha256:
+                raise BlobHashMismatch("The bytes received do not have the declared SHA-256; upload the file again.",
+                                       details={"received_sha256": digest.hexdigest(), "size": size})
+            final = self._path(expected_sha256)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, final)  # atomic: a reader sees the whole file or none
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        return StoredBlob(expected_sha256, size)
+
+    def read(self, sha256: str) -> bytes:
+        return self._path(sha256).read_bytes()
+
+    def _path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
