@@ -92,6 +92,10 @@ def _ingest_item(context: _Context, item: Any) -> ItemResult:
         return ItemResult(item.get("uuid") if type(item.get("uuid")) is str else None, "invalid",
                           [field_error("uuid", "type", "缺少有效的提交编号", "uuid must be a UUID made on the device")])
     errors = _problems(context, item)
+    area_code = _area_code(item)
+    if any(e["code"] == "out_of_scope" for e in errors):
+        # Another area's data is refused, not stored (reliability C2); the device keeps the item.
+        return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
     sha = content_hash(item)
     try:
         inserted = _insert(context, submission_uuid, sha, item, errors)
@@ -99,7 +103,6 @@ def _ingest_item(context: _Context, item: Any) -> ItemResult:
         # PostgreSQL refuses the text (a NUL character, say); the savepoint undid the item alone.
         return ItemResult(str(submission_uuid), "invalid", [field_error(
             "", "unstorable_value", "提交中有无法保存的字符", "The submission holds text that cannot be stored (e.g. NUL)")])
-    area_code = _area_code(item)
     if inserted:
         status = "invalid" if errors else "accepted"
         return ItemResult(str(submission_uuid), status, errors, _declared_attachments(item), area_code)

@@ -76,17 +76,19 @@ def test_a_partial_batch_keeps_every_item_and_answers_each_once(client, db_sessi
     assert {e["code"] for e in invalid[3]} == {"type"} and invalid[3][0]["field"] == "household_size"
     assert invalid[50][0]["code"] == "out_of_scope" and invalid[80][0]["code"] == "form_version_unknown"
     assert sum(r["status"] == "accepted" for r in results) == 93
-    # Nothing a device sent is dropped: the invalid ones are kept in quarantine with their errors.
+    # Invalid items are kept in quarantine with their errors; another area's items are refused, not stored.
     states = dict(db_session.execute(select(Submission.state, func.count()).group_by(Submission.state)).all())
-    assert states == {SubmissionState.accepted: 93, SubmissionState.quarantined: 7}
+    assert states == {SubmissionState.accepted: 93, SubmissionState.quarantined: 5}
     again = _push(client, auth, items)
     assert sum(r["status"] == "duplicate" for r in again) == 93
     assert {n: r["errors"] for n, r in enumerate(again) if r["status"] == "invalid"} == invalid
-    assert _count(db_session) == 100
+    assert _count(db_session) == 98
 
 
-def test_out_of_scope_items_are_audited(client, db_session, auth):
-    _push(client, auth, [item(subject={"type": "household", "id": None, "area_code": "532931101"})])
+def test_out_of_scope_items_change_nothing_and_are_audited(client, db_session, auth):
+    [result] = _push(client, auth, [item(subject={"type": "household", "id": None, "area_code": "532931101"})])
+    assert result["status"] == "invalid" and result["errors"][-1]["code"] == "out_of_scope"
+    assert _count(db_session) == 0
     row = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "submission.push")).one()
     assert row.details == {"reason": "out_of_scope"} and row.area_code == "532931101"
 
