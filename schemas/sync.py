@@ -1,6 +1,10 @@
-"""Schemas of the sync protocol (push now; pull and attachments follow)."""
+"""Schemas of the sync protocol: push and pull."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from schemas.common import Text
+
+CHANGE_KINDS = ["area", "household", "assignment", "review", "form"]
 
 
 class ItemResultSchema(Schema):
@@ -21,3 +25,22 @@ class PushRequestSchema(Schema):
     device_id = fields.String(required=True)
     sent_at = fields.String(metadata={"description": "device time with offset"})
     submissions = fields.List(fields.Dict(), required=True, metadata={"description": "at most 200"})
+
+
+class PullArgsSchema(Schema):
+    cursor = Text(load_default=None, validate=validate.Length(max=200),
+                  metadata={"description": "Opaque cursor from the previous pull; omit it to start from the beginning"})
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 2000))
+
+
+class ChangeSchema(Schema):
+    kind = fields.String(validate=validate.OneOf(CHANGE_KINDS))
+    id = fields.String(metadata={"description": "area code, household or assignment id, submission uuid, form_id/version"})
+    version = fields.Integer(metadata={"description": "the entity version of a household; otherwise rises with each change"})
+    data = fields.Dict(allow_none=True, metadata={"description": "the object's latest state (protocol.md); null once gone"})
+
+
+class PullResultSchema(Schema):
+    changes = fields.List(fields.Nested(ChangeSchema))
+    cursor = fields.String(metadata={"description": "pass back on the next pull; a retry with the same cursor is safe"})
+    has_more = fields.Boolean()

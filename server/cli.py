@@ -1,27 +1,32 @@
-"""The flask CLI: areas import, forms publish, users create/disable, demo load/accounts."""
+"""The flask CLI: areas import, forms publish, users create/disable, assignments create/cancel, demo load/accounts."""
 
 from __future__ import annotations
 
 import getpass
 import sys
+import uuid
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from schemas.form_definition import form_definition_schema
 from server import demo
 from server.extensions import db
-from server.models import Role
-from server.services import area_import, forms, users
+from server.models import Role, User
+from server.services import area_import, assignments, forms, users
+from server.services.auth import Principal, principal_of
 from survey_forms import loader
 from sync.errors import DomainError
 
 areas_cli = AppGroup("areas", help="Administrative areas.")
 forms_cli = AppGroup("forms", help="Survey form definitions.")
 users_cli = AppGroup("users", help="User accounts.")
+assignments_cli = AppGroup("assignments", help="Work handed to enumerators; devices get it by pull.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -101,6 +106,49 @@ def disable_user(username: str) -> None:
     click.echo(f"Disabled '{username}'.")
 
 
+def _acting_as(username: str) -> Principal:
+    """The supervisor or admin a command acts for: their scope limits it, as it would in the API."""
+    user = db.session.scalar(select(User).where(User.username == username, User.disabled_at.is_(None)))
+    if user is None:
+        _fail(f"Error (not_found): no active user '{username}' to act as (--by).")
+    return principal_of(user)
+
+
+@assignments_cli.command("create")
+@click.option("--by", "by", required=True, help="Username of the supervisor or admin who assigns.")
+@click.option("--assignee", required=True, help="Username of the enumerator.")
+@click.option("--area", "area_code", default=None, help="Area code to visit (or give --household).")
+@click.option("--household", "household_id", type=click.UUID, default=None, help="One household to visit.")
+@click.option("--form", "form_id", required=True, help="Form id, e.g. household_visit.")
+@click.option("--round", "round_", required=True, help="Survey round, e.g. 2026-Q4.")
+@click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Due date, YYYY-MM-DD.")
+def create_assignment(by: str, assignee: str, area_code: str | None, household_id: uuid.UUID | None, form_id: str,
+                      round_: str, due: date | None) -> None:
+    """Assign an area or a household and a form to an enumerator for a round."""
+    new = assignments.NewAssignment(assignee, area_code, household_id, form_id, round_, due.date() if due else None)
+    try:
+        assignment = assignments.create(db.session, _acting_as(by), new)
+    except DomainError as error:
+        db.session.commit()  # keeps the audit row of a refusal
+        click.echo(_error(error), err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Assigned {form_id} in {assignment.area_code} to {assignee} for {round_}: {assignment.id}")
+
+
+@assignments_cli.command("cancel")
+@click.option("--by", "by", required=True, help="Username of the supervisor or admin who cancels.")
+@click.argument("assignment_id", type=click.UUID)
+def cancel_assignment(by: str, assignment_id: uuid.UUID) -> None:
+    """Cancel an assignment; the device learns of it on its next pull."""
+    try:
+        assignments.cancel(db.session, _acting_as(by), assignment_id)
+    except DomainError as error:
+        _fail(_error(error))
+    db.session.commit()
+    click.echo(f"Cancelled {assignment_id}.")
+
+
 @demo_cli.command("load")
 @click.option("--seed", default=20261123, show_default=True)
 @click.option("--size", type=click.Choice(sorted(demo.SIZES)), default="small", show_default=True)
@@ -127,5 +175,5 @@ def demo_accounts() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (areas_cli, forms_cli, users_cli, demo_cli):
+    for group in (areas_cli, forms_cli, users_cli, assignments_cli, demo_cli):
         app.cli.add_command(group)

@@ -1,15 +1,16 @@
-"""POST /sync/submissions: a device's batch, answered item by item after the commit."""
+"""POST /sync/submissions and GET /sync/changes: a device's push, answered after the commit, and its pull."""
 
 from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
 
-from schemas.sync import PushRequestSchema, PushResultSchema
+from schemas.sync import PullArgsSchema, PullResultSchema, PushRequestSchema, PushResultSchema
+from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import Role
-from server.services import push
+from server.services import pull, push
 from server.uow import unit_of_work
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Device sync (protocol.md)")
@@ -28,3 +29,14 @@ def push_submissions():
     with unit_of_work():
         server_time, results = push.push(db.session, current_principal(), body, request.remote_addr)
     return {"server_time": server_time, "results": [result.as_dict() for result in results]}
+
+
+@blp.route("/sync/changes")
+@blp.arguments(PullArgsSchema, location="query")
+@blp.response(200, PullResultSchema)
+@blp.alt_response(422, description="A cursor this server did not give out")
+@requires()
+def pull_changes(args):
+    """Changes in your scope since the cursor, oldest first; keep the returned cursor for the next pull."""
+    page, position = pull.changes(db.session, current_principal(), paging.decode(args["cursor"], list), args["limit"])
+    return {"changes": page.changes, "cursor": paging.encode(position), "has_more": page.has_more}

@@ -1,17 +1,22 @@
 """Database models: a leaf package that imports only SQLAlchemy and GeoAlchemy2."""
 
 from server.models.areas import Area, AreaLevel
+from server.models.assignments import Assignment, AssignmentState
 from server.models.attachments import Attachment
 from server.models.audit import AuditEntry, AuditOutcome
 from server.models.base import Base
+from server.models.changes import SyncChange, Xid8
 from server.models.forms import FormVersion
 from server.models.households import Household, Person
+from server.models.reviews import ReviewDecision, SubmissionReview
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
 
 __all__ = [
     "Area",
     "AreaLevel",
+    "Assignment",
+    "AssignmentState",
     "Attachment",
     "AuditEntry",
     "AuditOutcome",
@@ -20,10 +25,14 @@ __all__ = [
     "FormVersion",
     "Household",
     "Person",
+    "ReviewDecision",
     "Role",
     "Submission",
     "SubmissionConflict",
+    "SubmissionReview",
     "SubmissionState",
+    "SyncChange",
     "User",
     "UserArea",
+    "Xid8",
 ]

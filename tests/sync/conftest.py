@@ -1,4 +1,4 @@
-"""Builders for push tests: the small test form published, and submission items made from it."""
+"""Builders for sync tests: the small form published, submission items made from it, and a committed app."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import copy
 import uuid
 from typing import Any
 
+import flask_migrate
 import pytest
 
-from server.services import forms
-from tests.server.conftest import areas, make_user, sign_in  # noqa: F401 (fixtures shared with the server tests)
+from server.app import create_app
+from server.extensions import db
+from server.models import Area, Role
+from server.services import forms, users
+from tests.server.conftest import AREAS, PASSWORD, areas, make_user, sign_in  # noqa: F401 (fixtures shared with the server tests)
 from tests.survey_forms.helpers import VALID_SUBMISSION, small_form
 
 AREA = "532922100"  # in 漾濞 (532922), the enumerator's county
@@ -19,6 +23,37 @@ AREA = "532922100"  # in 漾濞 (532922), the enumerator's county
 def published(db_session):
     forms.publish(db_session, [small_form()], actor="test")
     db_session.commit()
+
+
+@pytest.fixture
+def committed_app(empty_database, tmp_path):
+    """The app on a database of its own, where every request really commits (no outer transaction).
+
+    It holds the test areas, the small form, and one user per role and county: enum_a, sup_a (漾濞 532922),
+    enum_b, sup_b (剑川 532931), and admin (Yunnan).
+    """
+    app = create_app({"DATABASE_URL": empty_database, "TESTING": True, "SECRET_KEY": "x", "DB_POOL_SIZE": 6,
+                      "ATTACHMENT_DIR": str(tmp_path)})
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.session.add_all([Area(code=c, level=lv, parent_code=p, name_zh=n) for c, lv, p, n in AREAS])
+        for username, role, scope in (("enum_a", Role.enumerator, "532922"), ("sup_a", Role.supervisor, "532922"),
+                                      ("enum_b", Role.enumerator, "532931"), ("sup_b", Role.supervisor, "532931"),
+                                      ("admin", Role.admin, "53")):
+            users.create_user(db.session, username, role, [scope], PASSWORD, actor="test")
+        forms.publish(db.session, [small_form()], actor="test")
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def bearer(app, username: str) -> dict[str, str]:
+    """Authorization headers of a new device token for the user."""
+    answer = app.test_client().post("/api/v1/auth/device-tokens", json={
+        "username": username, "password": PASSWORD, "device_id": f"{username}-phone"})
+    assert answer.status_code == 201, answer.json
+    return {"Authorization": f"Bearer {answer.json['token']}"}
 
 
 def item(**changes: Any) -> dict[str, Any]:

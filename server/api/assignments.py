@@ -1,0 +1,53 @@
+"""POST /assignments, POST /assignments/{id}/cancel and POST /submissions/{uuid}/reviews: supervisors' work."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_smorest import Blueprint
+
+from schemas.assignments import AssignmentCreateSchema, AssignmentIdSchema, AssignmentSchema, ReviewCreateSchema, ReviewSchema
+from server.api.guard import current_principal, requires
+from server.extensions import db
+from server.models import ReviewDecision, Role
+from server.services import assignments, reviews
+from server.uow import unit_of_work
+from sync.errors import Forbidden
+
+blp = Blueprint("assignments", __name__, url_prefix="/api/v1", description="Assignments and review decisions")
+
+
+@blp.route("/assignments", methods=["POST"])
+@blp.arguments(AssignmentCreateSchema)
+@blp.response(201, AssignmentSchema)
+@blp.alt_response(403, description="The area is outside your areas")
+@blp.alt_response(404, description="No such assignee, area, household or form")
+@requires(Role.supervisor, Role.admin)
+def create_assignment(args):
+    """Assign an area or a household and a form to an enumerator for a round; it reaches the device by pull."""
+    # A refusal for another area is audited, and the audit row is kept.
+    with unit_of_work(keep_on=(Forbidden,)):
+        return assignments.create(db.session, current_principal(), assignments.NewAssignment(**args))
+
+
+@blp.route("/assignments/<uuid:assignment_id>/cancel", methods=["POST"])
+@blp.arguments(AssignmentIdSchema, location="view_args", as_kwargs=True)
+@blp.response(200, AssignmentSchema)
+@requires(Role.supervisor, Role.admin)
+def cancel_assignment(assignment_id: uuid.UUID):
+    """Cancel an assignment; the device learns of it on its next pull."""
+    with unit_of_work():
+        return assignments.cancel(db.session, current_principal(), assignment_id)
+
+
+@blp.route("/submissions/<uuid:submission_uuid>/reviews", methods=["POST"])
+@blp.arguments(ReviewCreateSchema)
+@blp.response(201, ReviewSchema)
+@blp.alt_response(404, description="No such submission in your areas")
+@blp.alt_response(409, description="The submission is in quarantine")
+@requires(Role.supervisor, Role.admin)
+def review_submission(args, submission_uuid: uuid.UUID):
+    """Approve or reject a submission with a comment; the submitter's device gets it by pull."""
+    with unit_of_work():
+        return reviews.decide(db.session, current_principal(), submission_uuid, ReviewDecision(args["decision"]),
+                              args["comment"])

@@ -1,0 +1,28 @@
+"""Supervisors' decisions on submissions: append-only, the latest one per submission stands."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, enum_type
+
+
+class ReviewDecision(StrEnum):
+    approved = "approved"
+    rejected = "rejected"
+
+
+class SubmissionReview(Base):
+    __tablename__ = "submission_review"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    submission_uuid: Mapped[uuid.UUID] = mapped_column(ForeignKey("submission.uuid"), index=True)
+    decision: Mapped[ReviewDecision] = mapped_column(enum_type(ReviewDecision, "review_decision"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())

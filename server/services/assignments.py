@@ -1,0 +1,102 @@
+"""Assignments: a supervisor or admin tells an enumerator which area or household to visit with which form."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import Area, Assignment, AssignmentState, AuditOutcome, FormVersion, Household, Role, User
+from server.services import audit
+from server.services.auth import Principal
+from sync.errors import Forbidden, InvalidInput, NotFound
+from sync.scope import covers
+
+ASSIGNERS = (Role.supervisor, Role.admin)
+ASSIGNEES = (Role.enumerator, Role.supervisor)
+
+
+@dataclass(frozen=True)
+class NewAssignment:
+    assignee: str  # username
+    area_code: str | None
+    household_id: uuid.UUID | None
+    form_id: str
+    round: str
+    due_date: date | None
+
+
+def create(session: Session, actor: Principal, new: NewAssignment) -> Assignment:
+    """Stores an open assignment, which reaches the assignee's device on its next pull.
+
+    A household assignment takes the household's area. The area must be in both the actor's and the assignee's
+    scope: the actor cannot hand out work outside its own areas, and the assignee could not see it.
+
+    Raises:
+        Forbidden: the actor may not assign, or the area is outside the actor's scope (audited).
+        NotFound: no such assignee, area, household or published form.
+        InvalidInput: the assignee cannot take assignments or cannot see the area; no area nor household given.
+    """
+    if actor.role not in ASSIGNERS:
+        raise Forbidden("Only supervisors and admins assign work.")
+    area_code = _area_of(session, actor, new)
+    if not covers(actor.scope, area_code):
+        audit.record(session, "assignment.create", AuditOutcome.denied, actor_id=actor.user_id, actor=actor.username,
+                     target=area_code, area_code=area_code, details={"reason": "out_of_scope"})
+        raise Forbidden(f"Area {area_code} is outside your areas.")
+    assignee = session.scalar(select(User).where(User.username == new.assignee))
+    if assignee is None or assignee.disabled_at is not None:
+        raise NotFound(f"No active user '{new.assignee}'.")
+    if assignee.role not in ASSIGNEES:
+        raise InvalidInput(f"'{assignee.username}' is a {assignee.role.value}; "
+                           "only enumerators and supervisors take assignments.")
+    if not covers(assignee.scope, area_code):
+        raise InvalidInput(f"Area {area_code} is outside the areas of '{assignee.username}'; widen their scope first.")
+    if session.scalar(select(FormVersion.form_id).where(FormVersion.form_id == new.form_id).limit(1)) is None:
+        raise NotFound(f"No published form '{new.form_id}'.")
+    assignment = Assignment(assignee_id=assignee.id, area_code=area_code, household_id=new.household_id,
+                            form_id=new.form_id, round=new.round, due_date=new.due_date, created_by=actor.user_id)
+    session.add(assignment)
+    session.flush()
+    audit.record(session, "assignment.create", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
+                 target=str(assignment.id), area_code=area_code,
+                 details={"assignee": assignee.username, "form_id": new.form_id, "round": new.round})
+    return assignment
+
+
+def cancel(session: Session, actor: Principal, assignment_id: uuid.UUID) -> Assignment:
+    """Marks an assignment cancelled (kept, so the device learns of it on its next pull).
+
+    Raises:
+        Forbidden: the actor may not assign.
+        NotFound: no such assignment in the actor's scope.
+    """
+    if actor.role not in ASSIGNERS:
+        raise Forbidden("Only supervisors and admins assign work.")
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or not covers(actor.scope, assignment.area_code):
+        raise NotFound(f"No assignment {assignment_id} in your areas.")
+    assignment.state = AssignmentState.cancelled
+    session.flush()
+    audit.record(session, "assignment.cancel", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
+                 target=str(assignment.id), area_code=assignment.area_code)
+    return assignment
+
+
+def _area_of(session: Session, actor: Principal, new: NewAssignment) -> str:
+    if new.household_id is not None:
+        household = session.get(Household, new.household_id)
+        # Someone else's household answers as if it did not exist: ids are not to be probed.
+        if household is None or not covers(actor.scope, household.area_code):
+            raise NotFound(f"No household {new.household_id}.")
+        if new.area_code is not None and new.area_code != household.area_code:
+            raise InvalidInput(f"Household {new.household_id} is in area {household.area_code}, not {new.area_code}.")
+        return household.area_code
+    if new.area_code is None:
+        raise InvalidInput("Give an area code or a household to assign.")
+    if session.get(Area, new.area_code) is None:
+        raise NotFound(f"No area {new.area_code}.")
+    return new.area_code

@@ -1,0 +1,40 @@
+"""Review decisions: a supervisor approves or rejects a submission, with a comment that reaches the phone."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from server.models import AuditOutcome, ReviewDecision, Role, Submission, SubmissionReview, SubmissionState
+from server.services import audit
+from server.services.auth import Principal
+from sync.errors import Conflict, Forbidden, NotFound
+from sync.scope import covers
+
+REVIEWERS = (Role.supervisor, Role.admin)
+
+
+def decide(session: Session, actor: Principal, submission_uuid: uuid.UUID, decision: ReviewDecision,
+           comment: str | None) -> SubmissionReview:
+    """Records a decision; the latest one stands and reaches the submitter's device on its next pull.
+
+    Raises:
+        Forbidden: the actor does not review.
+        NotFound: no such submission in the actor's areas.
+        Conflict: the submission is in quarantine (it has errors to correct, not a decision to take).
+    """
+    if actor.role not in REVIEWERS:
+        raise Forbidden("Only supervisors and admins review submissions.")
+    submission = session.get(Submission, submission_uuid)
+    if submission is None or submission.area_code is None or not covers(actor.scope, submission.area_code):
+        raise NotFound(f"No submission {submission_uuid} in your areas.")
+    if submission.state is not SubmissionState.accepted:
+        raise Conflict("This submission is in quarantine with its errors; the device sends a correction instead.")
+    review = SubmissionReview(submission_uuid=submission_uuid, decision=decision, comment=comment,
+                              reviewer_id=actor.user_id)
+    session.add(review)
+    session.flush()
+    audit.record(session, "submission.review", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
+                 target=str(submission_uuid), area_code=submission.area_code, details={"decision": decision.value})
+    return review

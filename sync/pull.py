@@ -1,0 +1,150 @@
+"""Pull: one page of the change feed in the caller's scope, each change carrying its object's latest state."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, Text, cast, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from server.models import Area, Assignment, FormVersion, Household, SubmissionReview, SyncChange, User, Xid8
+from survey_forms.prefill import prefill_targets
+from sync import geo
+from sync.scope import in_scope
+
+Position = tuple[int, int]  # (transaction id, sequence number) of the last change a device has
+START: Position = (0, 0)
+
+_AREA_COLUMNS = (Area.code, Area.level, Area.parent_code, Area.name_zh, Area.name_en, *geo.latlon_columns(Area.centroid),
+                 *geo.bbox_columns(Area.boundary))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who is pulling: what they may see is decided by these three."""
+
+    user_id: uuid.UUID
+    role: str
+    scope: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Page:
+    changes: list[dict[str, Any]]
+    position: Position  # where the next pull starts
+    has_more: bool
+
+
+def pull(session: Session, reader: Reader, after: Position, limit: int) -> Page:
+    """The next changes after `after`, oldest first, at most `limit`; each object once, in its latest state."""
+    rows = session.execute(_page_query(reader, after, limit + 1)).all()
+    page = rows[:limit]
+    by_kind: dict[str, list[str]] = {}
+    for row in page:
+        by_kind.setdefault(row.kind, []).append(row.object_id)
+    states: dict[tuple[str, str], tuple[int | None, dict[str, Any]]] = {}
+    for kind, ids in by_kind.items():
+        for object_id, version, data in RENDERERS[kind](session, ids):
+            states[(kind, object_id)] = (version, data)
+    changes = []
+    for row in page:
+        version, data = states.get((row.kind, row.object_id), (None, None))
+        # An object gone since (none are deleted today) is sent with no data, so the device can drop it.
+        changes.append({"kind": row.kind, "id": row.object_id, "version": row.seq if version is None else version,
+                        "data": data})
+    position = (page[-1].txid, page[-1].seq) if page else after
+    return Page(changes, position, len(rows) > limit)
+
+
+Rendered = Iterable[tuple[str, int | None, dict[str, Any]]]  # (object id, version or None for the feed's, data)
+
+
+def _page_query(reader: Reader, after: Position, limit: int) -> Select[Any]:
+    change = SyncChange
+    position = tuple_(cast(cast(literal(str(after[0])), Text), Xid8), literal(after[1]))
+    return (select(change.kind, change.object_id, change.seq, cast(cast(change.txid, Text), BigInteger).label("txid"))
+            .where(
+                # Only changes of transactions older than every one still running: an open transaction may yet
+                # commit a change that sorts before the newest visible one, and the cursor must not pass it.
+                change.txid < func.pg_snapshot_xmin(func.pg_current_snapshot()),
+                tuple_(change.txid, change.seq) > position,
+                or_(change.area_code.is_(None), in_scope(change.area_code, reader.scope)),
+                or_(change.user_id.is_(None), change.user_id == reader.user_id),
+                or_(change.roles.is_(None), change.roles.any(reader.role)))
+            .order_by(change.txid, change.seq).limit(limit))
+
+
+def _areas(session: Session, codes: list[str]) -> Rendered:
+    for code, level, parent_code, name_zh, name_en, lat, lon, *box in session.execute(
+            select(*_AREA_COLUMNS).where(Area.code.in_(codes))):
+        yield code, None, {
+            "code": code, "level": level.value, "parent_code": parent_code, "name": {"zh": name_zh, "en": name_en},
+            "centroid": geo.latlon(lat, lon), "bbox": None if box[0] is None else [float(v) for v in box],
+        }
+
+
+def _households(session: Session, ids: list[str]) -> Rendered:
+    prefilled = _prefilled_household_properties(session)
+    query = select(Household, Household.location.ST_Y().label("lat"), Household.location.ST_X().label("lon")).where(
+        Household.id.in_([uuid.UUID(i) for i in ids]))
+    for household, lat, lon in session.execute(query):
+        properties = household.properties or {}
+        yield str(household.id), household.version, {
+            "id": str(household.id), "area_code": household.area_code, "household_no": household.household_no,
+            "householder_name": household.householder_name, "location": geo.latlon(lat, lon),
+            "monitoring_category": properties.get("monitoring_category"),
+            "prefill": {name: properties[name] for name in sorted(prefilled) if name in properties},
+            "version": household.version,
+        }
+
+
+def _assignments(session: Session, ids: list[str]) -> Rendered:
+    for assignment in session.scalars(select(Assignment).where(Assignment.id.in_([uuid.UUID(i) for i in ids]))):
+        yield str(assignment.id), None, {
+            "id": str(assignment.id), "area_code": assignment.area_code,
+            "household_id": None if assignment.household_id is None else str(assignment.household_id),
+            "form_id": assignment.form_id, "round": assignment.round,
+            "due_date": None if assignment.due_date is None else assignment.due_date.isoformat(),
+            "state": assignment.state.value,
+        }
+
+
+def _reviews(session: Session, ids: list[str]) -> Rendered:
+    latest = (select(SubmissionReview, User.username, User.display_name)
+              .join(User, User.id == SubmissionReview.reviewer_id)
+              .where(SubmissionReview.submission_uuid.in_([uuid.UUID(i) for i in ids]))
+              .order_by(SubmissionReview.submission_uuid, SubmissionReview.id.desc())
+              .distinct(SubmissionReview.submission_uuid))
+    for review, username, display_name in session.execute(latest):
+        yield str(review.submission_uuid), None, {
+            "uuid": str(review.submission_uuid), "state": review.decision.value, "comment": review.comment,
+            "reviewer": display_name or username, "decided_at": review.decided_at.isoformat(),
+        }
+
+
+def _forms(session: Session, ids: list[str]) -> Rendered:
+    keys = [(form_id, int(version)) for form_id, _, version in (i.rpartition("/") for i in ids)]
+    for form in session.scalars(select(FormVersion).where(tuple_(FormVersion.form_id, FormVersion.version).in_(keys))):
+        yield f"{form.form_id}/{form.version}", form.version, {
+            "form_id": form.form_id, "version": form.version, "sha256": form.sha256,
+            "title": {"zh": form.title_zh, "en": form.title_en}, "subject": form.subject,
+        }
+
+
+RENDERERS = {"area": _areas, "household": _households, "assignment": _assignments, "review": _reviews, "form": _forms}
+
+_PREFILL_CACHE: dict[frozenset[tuple[str, int]], frozenset[str]] = {}
+
+
+def _prefilled_household_properties(session: Session) -> frozenset[str]:
+    """Household properties some published form pre-fills; worked out again only when a version is published."""
+    published = frozenset(session.execute(select(FormVersion.form_id, FormVersion.version)).tuples())
+    if published not in _PREFILL_CACHE:
+        documents = session.scalars(select(FormVersion.definition))
+        targets = set().union(*(prefill_targets(document) for document in documents))
+        _PREFILL_CACHE.clear()
+        _PREFILL_CACHE[published] = frozenset(t.removeprefix("household.") for t in targets if t.startswith("household."))
+    return _PREFILL_CACHE[published]

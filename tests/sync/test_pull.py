@@ -1,0 +1,264 @@
+"""Pull (protocol.md): the change feed's four guarantees, its scope, assignments and reviews reaching devices."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from server.extensions import db
+from tests.sync.conftest import AREA, batch, bearer, item
+
+OTHER_COUNTY_AREA = "532931101"  # 沙溪镇, 剑川
+
+
+def pull(client, headers, cursor: str | None = None, limit: int = 500) -> dict[str, Any]:
+    query = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+    answer = client.get("/api/v1/sync/changes", query_string=query, headers=headers)
+    assert answer.status_code == 200, answer.json
+    return answer.json
+
+
+def pull_all(client, headers, cursor: str | None = None, limit: int = 500) -> tuple[list[dict], str]:
+    """Every change from the cursor on, page by page, and the cursor to keep."""
+    changes: list[dict] = []
+    while True:
+        page = pull(client, headers, cursor, limit)
+        changes += page["changes"]
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return changes, cursor
+
+
+def ids(changes: list[dict], kind: str) -> set[str]:
+    return {change["id"] for change in changes if change["kind"] == kind}
+
+
+def add_household(app, area_code: str, number: str) -> str:
+    with app.app_context():
+        household_id = db.session.execute(text(
+            "INSERT INTO household (area_code, household_no, householder_name, properties) "
+            "VALUES (:area, :number, '杨建华', '{\"phone\": \"13800000000\", \"monitoring_category\": \"none\"}') "
+            "RETURNING id"), {"area": area_code, "number": number}).scalar_one()
+        db.session.commit()
+    return str(household_id)
+
+
+def test_a_first_pull_gives_the_areas_in_scope_and_the_forms_of_the_role(committed_app):
+    client = committed_app.test_client()
+    changes, _ = pull_all(client, bearer(committed_app, "enum_a"))
+    assert ids(changes, "area") == {"532922", "532922100"}
+    assert ids(changes, "form") == {"small_household/1"}
+    area = next(c for c in changes if c["id"] == "532922100")
+    assert area["data"]["name"] == {"zh": "苍山西镇", "en": None}
+    assert area["data"]["level"] == "township"
+    form = next(c for c in changes if c["kind"] == "form")["data"]
+    assert form["form_id"] == "small_household" and len(form["sha256"]) == 64
+
+    planner_areas, _ = pull_all(client, bearer(committed_app, "admin"))
+    assert ids(planner_areas, "area") >= {"53", "5329", "532922", "532931"}
+
+
+def test_a_change_whose_transaction_began_before_a_pull_appears_in_the_next_pull(committed_app):
+    """Guarantee 1, with two real connections: a slow writer's change is not skipped by a fast one's."""
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    _, cursor = pull_all(client, headers)
+    engine = create_engine(committed_app.config["SQLALCHEMY_DATABASE_URI"])
+    with engine.connect() as slow:
+        slow.execute(text("INSERT INTO household (area_code, household_no) VALUES (:area, 'slow-1')"), {"area": AREA})
+        # The slow transaction has its id; a later one commits a change that sorts after it.
+        fast = add_household(committed_app, AREA, "fast-1")
+        page = pull(client, headers, cursor)
+        assert page["changes"] == []  # held back: the slow transaction may still commit before it
+        slow.commit()
+    engine.dispose()
+    changes, _ = pull_all(client, headers, page["cursor"])
+    numbers = {c["data"]["household_no"] for c in changes if c["kind"] == "household"}
+    assert numbers == {"slow-1", "fast-1"}
+    assert fast in ids(changes, "household")
+
+
+def test_the_same_cursor_gives_the_same_changes(committed_app):
+    """Guarantee 2: a pull whose answer was lost can be retried."""
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    for number in range(5):
+        add_household(committed_app, AREA, f"h-{number}")
+    first = pull(client, headers, limit=3)
+    again = pull(client, headers, limit=3)
+    assert first == again
+    assert pull(client, headers, first["cursor"]) == pull(client, headers, first["cursor"])
+
+
+def test_only_the_latest_state_of_an_object_is_sent(committed_app):
+    """Guarantee 3: three updates before a pull give one change, carrying the last version and values."""
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    _, cursor = pull_all(client, headers)
+    household = add_household(committed_app, AREA, "h-1")
+    with committed_app.app_context():
+        for version in (2, 3, 4):
+            db.session.execute(text(
+                "UPDATE household SET version = :v, properties = jsonb_set(properties, '{phone}', to_jsonb(CAST(:phone AS text))) "
+                "WHERE id = :id"), {"v": version, "phone": f"1380000000{version}", "id": household})
+            db.session.commit()
+    changes, _ = pull_all(client, headers, cursor)
+    assert [c["id"] for c in changes] == [household]
+    assert changes[0]["version"] == 4
+    assert changes[0]["data"]["version"] == 4
+
+
+def test_households_carry_their_prefill_values(committed_app):
+    client = committed_app.test_client()
+    household = add_household(committed_app, AREA, "h-1")
+    changes, _ = pull_all(client, bearer(committed_app, "enum_a"))
+    data = next(c for c in changes if c["id"] == household)["data"]
+    assert data["household_no"] == "h-1" and data["householder_name"] == "杨建华"
+    assert data["monitoring_category"] == "none"
+    assert data["area_code"] == AREA
+    assert "prefill" in data
+
+
+def test_nothing_outside_the_callers_areas_or_addressed_to_someone_else_is_pulled(committed_app):
+    """Guarantee 4: households, areas, assignments and reviews of others never reach a device."""
+    client = committed_app.test_client()
+    theirs = add_household(committed_app, OTHER_COUNTY_AREA, "jc-1")
+    ours = add_household(committed_app, AREA, "yb-1")
+    admin = bearer(committed_app, "admin")
+    assert client.post("/api/v1/assignments", headers=admin, json={
+        "assignee": "enum_b", "area_code": OTHER_COUNTY_AREA, "form_id": "small_household", "round": "2026-Q4"}
+    ).status_code == 201
+    assert client.post("/api/v1/assignments", headers=admin, json={
+        "assignee": "sup_a", "area_code": AREA, "form_id": "small_household", "round": "2026-Q4"}).status_code == 201
+
+    changes, _ = pull_all(client, bearer(committed_app, "enum_a"))
+    assert ids(changes, "household") == {ours}
+    assert theirs not in {c["id"] for c in changes}
+    assert all(c["data"]["code"].startswith("532922") for c in changes if c["kind"] == "area")
+    assert ids(changes, "assignment") == set()  # one is in another county, the other is for sup_a
+
+    enum_b_changes, _ = pull_all(client, bearer(committed_app, "enum_b"))
+    assert ids(enum_b_changes, "household") == {theirs}
+    assert len(ids(enum_b_changes, "assignment")) == 1
+
+
+def test_an_assignment_reaches_the_enumerators_device_and_so_does_its_cancellation(committed_app):
+    client = committed_app.test_client()
+    enumerator = bearer(committed_app, "enum_a")
+    supervisor = bearer(committed_app, "sup_a")
+    household = add_household(committed_app, AREA, "h-1")
+    _, cursor = pull_all(client, enumerator)
+    answer = client.post("/api/v1/assignments", headers=supervisor, json={
+        "assignee": "enum_a", "household_id": household, "form_id": "small_household", "round": "2026-Q4",
+        "due_date": "2026-12-31"})
+    assert answer.status_code == 201, answer.json
+    assignment = answer.json["id"]
+    changes, cursor = pull_all(client, enumerator, cursor)
+    assert [c["data"] for c in changes] == [{
+        "id": assignment, "area_code": AREA, "household_id": household, "form_id": "small_household",
+        "round": "2026-Q4", "due_date": "2026-12-31", "state": "open"}]
+
+    assert client.post(f"/api/v1/assignments/{assignment}/cancel", headers=supervisor).status_code == 200
+    changes, _ = pull_all(client, enumerator, cursor)
+    assert [(c["id"], c["data"]["state"]) for c in changes] == [(assignment, "cancelled")]
+
+
+def test_an_assignment_outside_the_supervisors_areas_is_refused_and_audited(committed_app):
+    client = committed_app.test_client()
+    answer = client.post("/api/v1/assignments", headers=bearer(committed_app, "sup_a"), json={
+        "assignee": "enum_b", "area_code": OTHER_COUNTY_AREA, "form_id": "small_household", "round": "2026-Q4"})
+    assert answer.status_code == 403
+    assert answer.json["error"]["code"] == "forbidden"
+    with committed_app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM assignment")).scalar_one() == 0
+        audited = db.session.execute(text(
+            "SELECT outcome FROM audit_log WHERE action = 'assignment.create'")).scalars().all()
+    assert audited == ["denied"]
+
+
+def test_an_assignment_in_an_area_the_enumerator_cannot_see_is_refused(committed_app):
+    answer = committed_app.test_client().post("/api/v1/assignments", headers=bearer(committed_app, "admin"), json={
+        "assignee": "enum_a", "area_code": OTHER_COUNTY_AREA, "form_id": "small_household", "round": "2026-Q4"})
+    assert answer.status_code == 422
+    assert "enum_a" in answer.json["error"]["message"]
+
+
+def test_assignments_from_the_command_line(committed_app):
+    runner = committed_app.test_cli_runner()
+    result = runner.invoke(args=["assignments", "create", "--by", "sup_a", "--assignee", "enum_a", "--area", AREA,
+                                 "--form", "small_household", "--round", "2026-Q4", "--due", "2026-12-31"])
+    assert result.exit_code == 0, result.output
+    changes, _ = pull_all(committed_app.test_client(), bearer(committed_app, "enum_a"))
+    assert [c["data"]["round"] for c in changes if c["kind"] == "assignment"] == ["2026-Q4"]
+
+    refused = runner.invoke(args=["assignments", "create", "--by", "sup_b", "--assignee", "enum_a", "--area", AREA,
+                                  "--form", "small_household", "--round", "2026-Q4"])
+    assert refused.exit_code == 1
+    assert "outside your areas" in refused.output
+
+
+def test_a_review_reaches_the_submitters_device_only(committed_app):
+    client = committed_app.test_client()
+    enumerator = bearer(committed_app, "enum_a")
+    sent = item()
+    assert client.post("/api/v1/sync/submissions", headers=enumerator, json=batch([sent])).json["results"][0][
+        "status"] == "accepted"
+    _, cursor = pull_all(client, enumerator)
+    supervisor = bearer(committed_app, "sup_a")
+    answer = client.post(f"/api/v1/submissions/{sent['uuid']}/reviews", headers=supervisor,
+                         json={"decision": "rejected", "comment": "户主身份证号有误，请核实"})
+    assert answer.status_code == 201, answer.json
+    changes, _ = pull_all(client, enumerator, cursor)
+    assert len(changes) == 1
+    review = changes[0]["data"]
+    assert review["uuid"] == sent["uuid"] and review["state"] == "rejected"
+    assert review["comment"] == "户主身份证号有误，请核实"
+    assert review["reviewer"] == "sup_a"
+
+    other = bearer(committed_app, "sup_b")
+    assert client.post(f"/api/v1/submissions/{sent['uuid']}/reviews", headers=other,
+                       json={"decision": "approved"}).status_code == 404
+    assert ids(pull_all(client, bearer(committed_app, "enum_b"))[0], "review") == set()
+
+
+def test_a_cursor_this_server_did_not_give_out_is_refused(committed_app):
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    for cursor in ("not-a-cursor", "WzEsMiwzXQ", "WyJ4IiwxXQ"):  # junk, [1,2,3], ["x",1]
+        answer = client.get("/api/v1/sync/changes", query_string={"cursor": cursor}, headers=headers)
+        assert answer.status_code == 422, cursor
+        assert answer.json["error"]["code"] == "bad_cursor"
+
+
+def test_paged_pull_while_writes_go_on_skips_and_repeats_nothing(committed_app):
+    """S11: a device pulls in pages of 20 while 500 households are written in parallel."""
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    before = {add_household(committed_app, AREA, f"before-{n}") for n in range(200)}
+    written: list[str] = []
+
+    def write() -> None:
+        for n in range(500):
+            written.append(add_household(committed_app, AREA, f"during-{n}"))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    pages: list[list[dict]] = []
+    cursor = None
+    while True:
+        page = pull(client, headers, cursor, limit=20)
+        pages.append(page["changes"])
+        cursor = page["cursor"]
+        if not page["has_more"] and not writer.is_alive():
+            break
+    writer.join()
+    rest, _ = pull_all(client, headers, cursor)
+    seen = [(c["kind"], c["id"]) for page in [*pages, rest] for c in page]
+    assert len(seen) == len(set(seen)), "an object was sent twice"
+    households = {object_id for kind, object_id in seen if kind == "household"}
+    assert before <= households, "a household present before the pull was skipped"
+    assert households == before | set(written)
+    print(f"\nS11: {len(pages)} pages of ≤20 under 500 parallel writes; duplicated 0, skipped "
+          f"{len((before | set(written)) - households)}")
