@@ -9,7 +9,8 @@ fi
 export DATABASE_URL
 flask db upgrade
 flask forms publish
-flask demo load --if-empty
+demo=$(flask demo load --if-empty)
+echo "$demo"
 host="${SURVEY_HOST:-127.0.0.1}" port="${SURVEY_PORT:-8000}"
 cat <<TXT
 
@@ -21,4 +22,16 @@ cat <<TXT
 $(flask demo accounts)
 
 TXT
-exec gunicorn --workers "${WEB_CONCURRENCY:-2}" --bind "$host:$port" --access-logfile - wsgi:app
+server=(gunicorn --workers "${WEB_CONCURRENCY:-2}" --bind "$host:$port" --access-logfile - wsgi:app)
+if [[ "$demo" != "Loaded the Dali demo"* ]]; then
+  exec "${server[@]}"
+fi
+# A demo loaded just now gets its submissions the way a phone sends them: through the API, by the simulator, once.
+"${server[@]}" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
+SIMULATE_PASSWORD=$(python -c 'from server.demo.accounts import ACCOUNTS; print(next(a.password for a in ACCOUNTS if a.username == "demo_enumerator"))') \
+  python -m tools.simulate --url "http://$host:$port" --wait 30 --username demo_enumerator --devices 3 --submissions 40 \
+    --invalid-share 0.05 --seed 20261123 --quiet \
+  || echo "Some demo submissions did not go through (exit $?); the server keeps running." >&2
+wait "$pid"

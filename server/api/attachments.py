@@ -41,13 +41,26 @@ def _chunks():
 def put_attachment(submission_uuid: uuid.UUID, name: str):
     """Upload a file the submission declared; the body is the file."""
     request.max_content_length = attachments.MAX_BYTES + 1
-    with unit_of_work():
-        received = attachments.receive(
-            db.session, current_principal().scope, submission_uuid, name,
-            request.headers.get("X-Content-SHA256", "").lower(), request.content_type or "", _chunks(),
-            current_app.extensions["blob_store"],
-        )
+    try:
+        with unit_of_work():
+            received = attachments.receive(
+                db.session, current_principal().scope, submission_uuid, name,
+                request.headers.get("X-Content-SHA256", "").lower(), request.content_type or "", _chunks(),
+                current_app.extensions["blob_store"],
+            )
+    finally:
+        _drain()
     return received, 201 if received.created else 200
+
+
+def _drain() -> None:
+    """Reads what is left of the body before answering: a server that answers early and closes the connection
+    while the phone is still sending makes it see a broken pipe instead of the answer (an idempotent 200, a 409)."""
+    try:
+        for _ in _chunks():
+            pass
+    except Exception:  # noqa: BLE001, S110 - over the limit or cut off: the answer already says what went wrong
+        pass
 
 
 put_attachment.accepts_binary_body = True
