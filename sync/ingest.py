@@ -70,7 +70,25 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
     sent_at = parse_time(batch.get("sent_at"))
     skew = (received_at - sent_at).total_seconds() if sent_at else None
     context = _Context(session, submitter, batch["device_id"][:200], forms, sent_at, skew)
-    return [_ingest_item(context, item) for item in batch["submissions"]]
+    checked = [_check_item(context, item) for item in batch["submissions"]]
+    to_store = [c for c in checked if isinstance(c, _Checked)]
+    inserted = _insert_all(context, to_store)
+    repeats = _stored_versions(context, [c.uuid for c in to_store if c.uuid not in inserted])
+    results = []
+    for entry in checked:
+        if isinstance(entry, ItemResult):
+            results.append(entry)
+        elif entry.unstorable:
+            results.append(ItemResult(str(entry.uuid), "invalid", [field_error(
+                "", "unstorable_value", "提交中有无法保存的字符", "The submission holds text that cannot be stored (e.g. NUL)")]))
+        elif entry.uuid in inserted:
+            inserted.discard(entry.uuid)  # the same UUID again later in this batch is a repeat of this one
+            repeats[entry.uuid] = (entry.sha, entry.state, entry.errors)
+            status = "invalid" if entry.errors else "accepted"
+            results.append(ItemResult(str(entry.uuid), status, entry.errors, _declared_attachments(entry.item), entry.area_code))
+        else:
+            results.append(_repeat(context, entry, repeats[entry.uuid]))
+    return results
 
 
 @dataclass(frozen=True)
@@ -83,7 +101,25 @@ class _Context:
     skew: float | None
 
 
-def _ingest_item(context: _Context, item: Any) -> ItemResult:
+@dataclass
+class _Checked:
+    """An item ready to store: its key, content hash, problems (quarantined when any) and row values."""
+
+    uuid: uuid.UUID
+    sha: str
+    item: dict[str, Any]
+    errors: list[dict[str, str]]
+    area_code: str | None
+    values: dict[str, Any]
+    unstorable: bool = False  # PostgreSQL refused a value of it (a NUL character, say)
+
+    @property
+    def state(self) -> SubmissionState:
+        return SubmissionState.quarantined if self.errors else SubmissionState.accepted
+
+
+def _check_item(context: _Context, item: Any) -> ItemResult | _Checked:
+    """The item's answer when it cannot be stored at all, else what to store."""
     if type(item) is not dict:
         return ItemResult(None, "invalid", [field_error("", "type", "提交应为对象", "A submission must be an object")])
     submission_uuid = parse_uuid(item.get("uuid"))
@@ -97,16 +133,7 @@ def _ingest_item(context: _Context, item: Any) -> ItemResult:
         # Another area's data is refused, not stored (reliability C2); the device keeps the item.
         return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
     sha = content_hash(item)
-    try:
-        inserted = _insert(context, submission_uuid, sha, item, errors)
-    except DataError:
-        # PostgreSQL refuses the text (a NUL character, say); the savepoint undid the item alone.
-        return ItemResult(str(submission_uuid), "invalid", [field_error(
-            "", "unstorable_value", "提交中有无法保存的字符", "The submission holds text that cannot be stored (e.g. NUL)")])
-    if inserted:
-        status = "invalid" if errors else "accepted"
-        return ItemResult(str(submission_uuid), status, errors, _declared_attachments(item), area_code)
-    return _repeat(context, submission_uuid, sha, item, area_code)
+    return _Checked(submission_uuid, sha, item, errors, area_code, _row(context, submission_uuid, sha, item, errors))
 
 
 def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
@@ -131,11 +158,10 @@ def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
     return errors
 
 
-def _insert(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list) -> bool:
-    """Stores the item unless its UUID is taken; the unique key decides, even between parallel pushes."""
+def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list) -> dict[str, Any]:
     gps = item.get("gps") if type(item.get("gps")) is dict and not any(e["field"] == "gps" for e in errors) else None
     subject = item.get("subject") if type(item.get("subject")) is dict else {}
-    values = {
+    return {
         "uuid": submission_uuid, "content_sha256": sha, "payload": item,
         "state": SubmissionState.quarantined if errors else SubmissionState.accepted, "errors": errors,
         "form_id": item.get("form_id") if type(item.get("form_id")) is str else None,
@@ -150,22 +176,52 @@ def _insert(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[
         "location": geo.point(gps["lat"], gps["lon"]) if gps else None,
         "gps_accuracy_m": gps.get("accuracy_m") if gps else None,
     }
-    # A savepoint per item: whatever one item does, the others of the batch stand.
-    with context.session.begin_nested():
-        statement = insert(Submission).values(**values).on_conflict_do_nothing(index_elements=["uuid"])
-        return context.session.execute(statement.returning(Submission.uuid)).first() is not None
 
 
-def _repeat(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], area_code: str | None) -> ItemResult:
-    stored = context.session.execute(
-        select(Submission.content_sha256, Submission.state, Submission.errors).where(Submission.uuid == submission_uuid)
-    ).one()
-    if stored.content_sha256 == sha:
-        if stored.state == SubmissionState.quarantined:
-            return ItemResult(str(submission_uuid), "invalid", stored.errors, area_code=area_code)
+_INSERT = insert(Submission).on_conflict_do_nothing(index_elements=["uuid"]).returning(Submission.uuid)
+
+
+def _insert_all(context: _Context, entries: list[_Checked]) -> set[uuid.UUID]:
+    """The UUIDs stored now; one whose UUID is taken is not. The unique key decides, even between parallel pushes.
+
+    One statement for the batch; only when PostgreSQL refuses a value is each item stored in a savepoint of its
+    own, so that whatever one item holds, the others stand.
+    """
+    if not entries:
+        return set()
+    try:
+        with context.session.begin_nested():
+            return set(context.session.scalars(_INSERT, [entry.values for entry in entries]))
+    except DataError:
+        pass
+    inserted = set()
+    for entry in entries:
+        try:
+            with context.session.begin_nested():
+                inserted.update(context.session.scalars(_INSERT, [entry.values]))
+        except DataError:
+            entry.unstorable = True
+    return inserted
+
+
+def _stored_versions(context: _Context, uuids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, SubmissionState, list]]:
+    """(content hash, state, errors) of submissions already stored under these UUIDs."""
+    if not uuids:
+        return {}
+    query = select(Submission.uuid, Submission.content_sha256, Submission.state, Submission.errors).where(
+        Submission.uuid.in_(uuids))
+    return {row.uuid: (row.content_sha256, row.state, row.errors) for row in context.session.execute(query)}
+
+
+def _repeat(context: _Context, entry: _Checked, stored: tuple[str, SubmissionState, list]) -> ItemResult:
+    sha, state, errors = stored
+    submission_uuid, area_code = entry.uuid, entry.area_code
+    if sha == entry.sha:
+        if state == SubmissionState.quarantined:
+            return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
         return ItemResult(str(submission_uuid), "duplicate", area_code=area_code)
     context.session.add(SubmissionConflict(
-        submission_uuid=submission_uuid, content_sha256=sha, payload=item,
+        submission_uuid=submission_uuid, content_sha256=entry.sha, payload=entry.item,
         user_id=context.submitter.user_id, device_id=context.device_id,
     ))
     context.session.flush()
