@@ -8,6 +8,8 @@ FORM_ID = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="A form id: lower-cas
 
 
 class AssignmentCreateSchema(Schema):
+    """Give area_code, or household_id (the household's area is then used), or both when they agree."""
+
     assignee = Text(required=True, validate=validate.Length(3, 64), metadata={"description": "username"})
     area_code = fields.String(load_default=None, validate=digits(15))
     household_id = fields.UUID(load_default=None)

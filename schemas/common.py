@@ -6,6 +6,11 @@ from marshmallow import Schema, ValidationError, fields, validate
 class Text(fields.String):
     """A string PostgreSQL can store: no NUL character, no lone surrogate."""
 
+    def __init__(self, *args, **kwargs):
+        # Published, so that clients (and schemathesis) know the rule the server applies.
+        kwargs["metadata"] = {"pattern": "^[^\\u0000]*$", **kwargs.get("metadata", {})}
+        super().__init__(*args, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:

@@ -1,6 +1,6 @@
 """Schemas of the sync protocol: push and pull."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from schemas.common import Text
 
@@ -20,11 +20,19 @@ class PushResultSchema(Schema):
 
 
 class PushRequestSchema(Schema):
-    """Documents the body; the engine checks it item by item, so one bad item never blocks the others."""
+    """Documents the body; the engine checks it item by item, so one bad item never blocks the others.
+
+    Only the envelope is firm (device_id, a submissions list); each item, even one that is not an object, gets its
+    own result, and a sent_at the engine cannot read is taken as absent (no skew is derived).
+    """
+
+    class Meta:
+        unknown = INCLUDE
 
     device_id = fields.String(required=True)
-    sent_at = fields.String(metadata={"description": "device time with offset"})
-    submissions = fields.List(fields.Dict(), required=True, metadata={"description": "at most 200"})
+    sent_at = fields.Raw(metadata={"description": "device time with offset, e.g. 2026-11-22T09:30:00+08:00"})
+    submissions = fields.List(fields.Raw(), required=True, metadata={
+        "description": "at most 200 submission objects (protocol.md); anything else is answered `invalid` in place"})
 
 
 class PullArgsSchema(Schema):

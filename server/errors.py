@@ -9,7 +9,7 @@ import flask_smorest
 from flask import g
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from schemas.common import ErrorSchema
 from sync import errors as domain
@@ -105,7 +105,10 @@ class Api(flask_smorest.Api):
             message = "Some fields are not valid: " + ", ".join(f["field"] for f in fields)
         if (error.code or 500) >= 500:
             return self.handle_unexpected_error(error)
-        return error_body(code, message, details), error.code, data.get("headers", {})
+        headers = dict(data.get("headers") or {})
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110: a 405 says what is allowed
+        return error_body(code, message, details), error.code, headers
 
     def handle_domain_error(self, error: domain.DomainError):
         headers = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,25 @@ class BlobStore(Protocol):
 class FileBlobStore:
     """Files named by their SHA-256 under `root`; written to a temporary file and renamed only when whole and verified."""
 
+    # An upload still being written is never this old; an older temporary file is left by a killed worker.
+    ABANDONED_SECONDS = 24 * 3600
+
     def __init__(self, root: Path):
         self.root = root
+        self.sweep_abandoned()
+
+    def sweep_abandoned(self) -> int:
+        """Removes temporary files that a worker killed mid-upload left behind; returns how many."""
+        cutoff = time.time() - self.ABANDONED_SECONDS
+        removed = 0
+        for path in (self.root / "tmp").glob("*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:  # another worker swept it first
+                continue
+        return removed
 
     def put(self, chunks: Iterable[bytes], expected_sha256: str, max_bytes: int) -> StoredBlob:
         """Raises:

@@ -14,9 +14,9 @@ blp = Blueprint("areas", __name__, url_prefix="/api/v1", description="Administra
 
 
 @blp.route("/areas")
+@requires()
 @blp.arguments(AreaListArgsSchema, location="query")
 @blp.response(200, AreaPageSchema)
-@requires()
 def list_areas(args):
     """Areas in your scope, ordered by code, a keyset page at a time."""
     page, has_more = areas.list_areas(
@@ -27,9 +27,9 @@ def list_areas(args):
 
 
 @blp.route("/areas/<code>")
-@blp.arguments(AreaCodeSchema, location="view_args", as_kwargs=True)
-@blp.response(200, AreaSchema)
 @requires()
+@blp.arguments(AreaCodeSchema, location="path", as_kwargs=True)
+@blp.response(200, AreaSchema)
 def get_area(code):
     """One area in your scope; an area outside it answers 404."""
     return areas.get_area(db.session, current_principal().scope, code)

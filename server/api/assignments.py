@@ -18,11 +18,11 @@ blp = Blueprint("assignments", __name__, url_prefix="/api/v1", description="Assi
 
 
 @blp.route("/assignments", methods=["POST"])
+@requires(Role.supervisor, Role.admin)
 @blp.arguments(AssignmentCreateSchema)
 @blp.response(201, AssignmentSchema)
 @blp.alt_response(403, description="The area is outside your areas")
 @blp.alt_response(404, description="No such assignee, area, household or form")
-@requires(Role.supervisor, Role.admin)
 def create_assignment(args):
     """Assign an area or a household and a form to an enumerator for a round; it reaches the device by pull."""
     # A refusal for another area is audited, and the audit row is kept.
@@ -31,9 +31,9 @@ def create_assignment(args):
 
 
 @blp.route("/assignments/<uuid:assignment_id>/cancel", methods=["POST"])
-@blp.arguments(AssignmentIdSchema, location="view_args", as_kwargs=True)
-@blp.response(200, AssignmentSchema)
 @requires(Role.supervisor, Role.admin)
+@blp.arguments(AssignmentIdSchema, location="path", as_kwargs=True)
+@blp.response(200, AssignmentSchema)
 def cancel_assignment(assignment_id: uuid.UUID):
     """Cancel an assignment; the device learns of it on its next pull."""
     with unit_of_work():
@@ -41,11 +41,11 @@ def cancel_assignment(assignment_id: uuid.UUID):
 
 
 @blp.route("/submissions/<uuid:submission_uuid>/reviews", methods=["POST"])
+@requires(Role.supervisor, Role.admin)
 @blp.arguments(ReviewCreateSchema)
 @blp.response(201, ReviewSchema)
 @blp.alt_response(404, description="No such submission in your areas")
 @blp.alt_response(409, description="The submission is in quarantine")
-@requires(Role.supervisor, Role.admin)
 def review_submission(args, submission_uuid: uuid.UUID):
     """Approve or reject a submission with a comment; the submitter's device gets it by pull."""
     with unit_of_work():

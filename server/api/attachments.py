@@ -31,13 +31,13 @@ def _chunks():
 
 
 @blp.route("/submissions/<uuid:submission_uuid>/attachments/<name>", methods=["PUT"])
+@requires(Role.enumerator, Role.supervisor, Role.admin)
 @blp.doc(parameters=[{"in": "header", "name": "X-Content-SHA256", "required": True, "schema": {"type": "string"}}])
 @blp.response(201, ReceivedSchema)
 @blp.alt_response(200, schema=ReceivedSchema, description="Already stored with this hash (idempotent)")
 @blp.alt_response(400, description="The hash differs from the declared one or from the bytes")
 @blp.alt_response(409, description="Stored already with another hash; nothing overwritten")
 @blp.alt_response(413, description="Over 20 MB")
-@requires(Role.enumerator, Role.supervisor, Role.admin)
 def put_attachment(submission_uuid: uuid.UUID, name: str):
     """Upload a file the submission declared; the body is the file."""
     request.max_content_length = attachments.MAX_BYTES + 1

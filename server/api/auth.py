@@ -28,9 +28,9 @@ def create_device_token(args):
 
 
 @blp.route("/auth/device-tokens/<uuid:token_id>", methods=["DELETE"])
-@blp.arguments(TokenIdSchema, location="view_args", as_kwargs=True)
-@blp.response(204)
 @requires()
+@blp.arguments(TokenIdSchema, location="path", as_kwargs=True)
+@blp.response(204)
 def revoke_device_token(token_id):
     """Revoke a token: your own, or any as an admin; its next use answers 401 token_revoked."""
     with unit_of_work():
@@ -38,8 +38,8 @@ def revoke_device_token(token_id):
 
 
 @blp.route("/me")
-@blp.response(200, MeSchema)
 @requires()
+@blp.response(200, MeSchema)
 def me():
     """The signed-in user, role and area scope."""
     return current_principal()

@@ -17,20 +17,20 @@ FOREVER = "private, max-age=31536000, immutable"
 
 
 @blp.route("/forms")
+@requires()
 @blp.etag
 @blp.response(200, FormSummarySchema(many=True))
-@requires()
 def list_forms():
     """Published versions of the forms your role uses; send If-None-Match to get 304 when nothing changed."""
     return forms.forms_for_role(db.session, current_principal().role)
 
 
 @blp.route("/forms/<form_id>/versions/<int:version>")
-@blp.arguments(FormVersionArgsSchema, location="view_args", as_kwargs=True)
+@requires()
+@blp.arguments(FormVersionArgsSchema, location="path", as_kwargs=True)
 @blp.doc(responses={"200": {"description": "The form definition (see schemas/form_definition.schema.json)",
                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 @blp.alt_response(404, description="No such version, or not a form your role uses")
-@requires()
 def get_form_version(form_id: str, version: int):
     """One form version's definition, byte for byte as hashed in its sha256."""
     row = forms.form_version(db.session, current_principal().role, form_id, version)

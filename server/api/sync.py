@@ -17,12 +17,12 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Device sync
 
 
 @blp.route("/sync/submissions", methods=["POST"])
+@requires(Role.enumerator, Role.supervisor, Role.admin)
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestSchema}}})
 @blp.response(200, PushResultSchema)
 @blp.alt_response(400, description="Malformed JSON, or an envelope without a submissions list")
 @blp.alt_response(413, description="More than 200 submissions or 10 MB after decompression")
 @blp.alt_response(415, description="Not JSON")
-@requires(Role.enumerator, Role.supervisor, Role.admin)
 def push_submissions():
     """Push submissions; each result is sent only after every accepted one is committed."""
     body = request.get_json()
@@ -32,10 +32,10 @@ def push_submissions():
 
 
 @blp.route("/sync/changes")
+@requires()
 @blp.arguments(PullArgsSchema, location="query")
 @blp.response(200, PullResultSchema)
 @blp.alt_response(422, description="A cursor this server did not give out")
-@requires()
 def pull_changes(args):
     """Changes in your scope since the cursor, oldest first; keep the returned cursor for the next pull."""
     page, position = pull.changes(db.session, current_principal(), paging.decode(args["cursor"], list), args["limit"])

@@ -33,6 +33,7 @@ class LiveServer:
     database_url: str
     attachment_dir: Path
     log: Path
+    pid: int  # gunicorn's master: its children are the workers
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             url = _wait_until_healthy(process, log)
-            yield LiveServer(url, database_url, attachments, log)
+            yield LiveServer(url, database_url, attachments, log, process.pid)
         finally:
             process.terminate()
             try:

@@ -2,11 +2,14 @@
 
 import hashlib
 import io
+import os
+import time
 
 import pytest
 from sqlalchemy import select
 
 from server.models import Attachment
+from sync.blobs import FileBlobStore
 from tests.sync.conftest import batch, item
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 400  # a small JPEG-like body
@@ -81,3 +84,16 @@ def test_a_file_over_20_mb_is_413(client, auth, submission):
     big = io.BytesIO(b"\0" * (20 * 1024 * 1024 + 10))
     answer = _put(client, auth, submission, body=big)
     assert answer.status_code == 413
+
+
+def test_temporary_files_abandoned_by_a_killed_worker_are_swept_and_fresh_ones_kept(tmp_path):
+    """S7 leaves a temporary file per upload a SIGKILL cut short; the next worker to start removes the old ones."""
+    store = FileBlobStore(tmp_path)
+    (tmp_path / "tmp").mkdir()
+    abandoned, in_progress = tmp_path / "tmp" / "abandoned", tmp_path / "tmp" / "in-progress"
+    abandoned.write_bytes(b"half a photo")
+    in_progress.write_bytes(b"a photo on its way")
+    old = time.time() - FileBlobStore.ABANDONED_SECONDS - 60
+    os.utime(abandoned, (old, old))
+    assert store.sweep_abandoned() == 1
+    assert not abandoned.exists() and in_progress.exists()

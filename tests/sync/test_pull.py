@@ -120,8 +120,9 @@ def test_only_the_latest_state_of_an_object_is_sent(committed_app):
     with committed_app.app_context():
         for version in (2, 3, 4):
             db.session.execute(text(
-                "UPDATE household SET version = :v, properties = jsonb_set(properties, '{phone}', to_jsonb(CAST(:phone AS text))) "
-                "WHERE id = :id"), {"v": version, "phone": f"1380000000{version}", "id": household})
+                "UPDATE household SET version = :v, "
+                "properties = jsonb_set(properties, '{phone}', to_jsonb(CAST(:phone AS text))) WHERE id = :id"),
+                {"v": version, "phone": f"1380000000{version}", "id": household})
             db.session.commit()
     changes, _ = pull_all(client, headers, cursor)
     assert [c["id"] for c in changes] == [household]
