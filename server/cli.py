@@ -18,7 +18,7 @@ from schemas.form_definition import form_definition_schema
 from server import demo
 from server.extensions import db
 from server.models import Role, User
-from server.services import area_import, assignments, forms, users
+from server.services import assignments, forms, users
 from server.services.auth import Principal, principal_of
 from survey_forms import loader
 from sync.errors import DomainError
@@ -51,6 +51,8 @@ def _error(error: DomainError) -> str:
 @click.option("--layer", default=None, help="Layer name inside a GeoPackage.")
 def import_areas(path: Path, layer: str | None) -> None:
     """Import areas from GeoJSON, GeoPackage or Shapefile (columns: code, name or name_zh, level)."""
+    from server.services import area_import  # GDAL and GEOS, needed here only, not in web workers
+
     try:
         report = area_import.import_areas(db.session, path, layer=layer, actor=_actor())
     except area_import.AreaImportFailed as error:
@@ -157,11 +159,13 @@ def load_demo(seed: int, size: str, if_empty: bool) -> None:
     """Load the Dali demo: areas, households, members and one account per role."""
     if current_app.config["SURVEY_ENV"] == "production":
         _fail("The demo data has published passwords; it is not loaded when SURVEY_ENV=production.")
-    if if_empty and demo.is_loaded(db.session):
+    from server.demo import loader as demo_loader  # geometry libraries, needed here only
+
+    if if_empty and demo_loader.is_loaded(db.session):
         click.echo("Demo data is already loaded; leaving it as it is.")
         return
-    report = demo.load(db.session, seed=seed, size=demo.SIZES[size], actor=_actor(),
-                       progress=lambda message: click.echo(message, err=True))
+    report = demo_loader.load(db.session, seed=seed, size=demo.SIZES[size], actor=_actor(),
+                              progress=lambda message: click.echo(message, err=True))
     db.session.commit()
     click.echo(report.summary())
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,11 +10,11 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from server.app import create_app
 from server.extensions import db
+from tools import live_server
 
 
 def _server_url() -> str:
@@ -28,17 +27,8 @@ def _server_url() -> str:
 @contextmanager
 def scratch_database(prefix: str) -> Iterator[str]:
     """A new, empty database on the configured server, dropped when the block ends."""
-    server = make_url(_server_url()).set(drivername="postgresql+psycopg")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with live_server.scratch_database(_server_url(), prefix) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

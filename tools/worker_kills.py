@@ -14,7 +14,6 @@ import random
 import signal
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from sync.blobs import FileBlobStore
+from tools.live_server import healthy
 from tools.simulate import Device, Options, Progress, simulate
 from tools.simulate.run import DEVICE_FAILURES
 from tools.simulate.stats import Stats
@@ -53,14 +53,6 @@ def _state(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:  # noqa: S310 - the server under test
-            return answer.status == 200
-    except OSError:  # refused, reset, timed out, or an error status (URLError and HTTPError are OSErrors)
-        return False
 
 
 class Killer:

@@ -1,7 +1,10 @@
-"""Deterministic Dali demo data for `flask demo load`: real counties, generated villages, households, accounts."""
+"""Deterministic Dali demo data for `flask demo load`: real counties, generated villages, households, accounts.
+
+The loader (`server.demo.loader`: load, is_loaded) is imported where it is used: it pulls in the geometry libraries,
+which a web worker never needs.
+"""
 
 from server.demo.accounts import ACCOUNTS, DemoAccount
-from server.demo.loader import DemoReport, is_loaded, load
 from server.demo.sizes import SIZES, DemoSize
 
-__all__ = ["ACCOUNTS", "SIZES", "DemoAccount", "DemoReport", "DemoSize", "is_loaded", "load"]
+__all__ = ["ACCOUNTS", "SIZES", "DemoAccount", "DemoSize"]

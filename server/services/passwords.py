@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 from sync.errors import InvalidInput
 
@@ -30,6 +29,8 @@ def check_strength(password: str, user_inputs: list[str]) -> None:
     if len(password) > MAX_LENGTH:
         raise WeakPassword(f"The password may have at most {MAX_LENGTH} characters.")
     # zxcvbn refuses input over 72 characters; a longer password is strong by length alone.
+    from zxcvbn import zxcvbn  # its dictionaries cost a web worker ~15 MB; only password changes need them
+
     result = zxcvbn(password[:72], user_inputs=user_inputs)
     if result["score"] < MIN_STRENGTH:
         hint = result["feedback"].get("warning") or "Use a longer passphrase of unrelated words."

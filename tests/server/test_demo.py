@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from server import demo
+from server.demo import loader
 from server.demo.areas import generate_areas
 from server.demo.dali import COUNTIES
 from server.demo.households import generate_households, make_family
@@ -34,7 +35,7 @@ RELATIONS = {"head", "spouse", "son", "daughter", "son_in_law", "daughter_in_law
 @pytest.fixture
 def loaded(db_session):
     messages: list[str] = []
-    report = demo.load(db_session, seed=SEED, size=SMALL, actor="test", progress=messages.append)
+    report = loader.load(db_session, seed=SEED, size=SMALL, actor="test", progress=messages.append)
     db_session.flush()
     return report, messages
 
@@ -159,11 +160,11 @@ def test_the_real_counties_and_seed_townships_are_there(db_session, loaded):
 
 
 def test_is_loaded_turns_true_and_a_second_load_is_refused(db_session):
-    assert demo.is_loaded(db_session) is False
-    demo.load(db_session, seed=SEED, size=SMALL, actor="test", progress=lambda _: None)
-    assert demo.is_loaded(db_session) is True
+    assert loader.is_loaded(db_session) is False
+    loader.load(db_session, seed=SEED, size=SMALL, actor="test", progress=lambda _: None)
+    assert loader.is_loaded(db_session) is True
     with pytest.raises(Conflict):
-        demo.load(db_session, seed=SEED, size=SMALL, actor="test", progress=lambda _: None)
+        loader.load(db_session, seed=SEED, size=SMALL, actor="test", progress=lambda _: None)
 
 
 def test_the_accounts_exist_with_their_role_and_scope(db_session, loaded):

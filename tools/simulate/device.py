@@ -38,6 +38,7 @@ class DeviceSettings:
     invalid_share: float = 0.0  # share of submissions broken on purpose by a formfill mutation
     mix: Mix = field(default_factory=Mix)
     photo_bytes: tuple[int, int] = PHOTO_BYTES
+    uploads: bool = True  # False: push only, as the sync benchmark measures submissions alone
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ class Device:
 
     def _upload(self, item: dict[str, Any], missing: list[str] | None) -> None:
         """PUTs the declared files the server lacks (all not yet confirmed, when it did not say)."""
+        if not self.settings.uploads:
+            return
         uid = item["uuid"]
         declared = {a["name"]: a for a in item.get("attachments") or []}
         for name in declared if missing is None else missing:

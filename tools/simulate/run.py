@@ -36,6 +36,7 @@ class Options:
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify: bool = True  # resend every acknowledged submission at the end and expect `duplicate`
+    uploads: bool = True  # upload the declared photos after each push
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def _device(options: Options, index: int) -> Device:
     settings = DeviceSettings(
         username=options.username, password=options.password, device_id=f"sim-{options.seed}-{index:03d}",
         label=f"simulated phone {index}", batch=options.batch, compress=options.compress, members=options.members,
-        invalid_share=options.invalid_share, mix=options.mix,
+        invalid_share=options.invalid_share, mix=options.mix, uploads=options.uploads,
     )
     return Device(client, settings, rng)
 

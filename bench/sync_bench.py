@@ -1,0 +1,111 @@
+"""Sync throughput end to end: `.venv/bin/python bench/sync_bench.py [--devices 8 --submissions 500]`.
+
+Serves a scratch database (migrated, forms published, small demo) with gunicorn, then lets simulated devices
+(tools/simulate) push household visits with six members in batches of 100 (validation and storage in the request,
+answered after the commit; photos are not uploaded, to measure submissions alone). Prints in one run: accepted
+submissions per second, p50 and p95 push latency, the peak memory of each worker, and how fast the same payloads
+load into the same database with COPY, with the ratio of the two rates. The load generator runs on the same two
+cores as the server and the database, so the figure is a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, make_url  # noqa: E402 - after the path set-up, so the script runs from anywhere
+
+from server.demo.accounts import ACCOUNTS  # noqa: E402
+from tools import live_server  # noqa: E402
+from tools.simulate import Mix, Options, simulate  # noqa: E402
+from tools.worker_kills import workers  # noqa: E402
+
+ENUMERATOR = next(a for a in ACCOUNTS if a.username == "demo_enumerator")
+COPY_COLUMNS = ("uuid", "content_sha256", "state", "payload", "user_id", "device_id", "form_id", "form_version",
+                "area_code")
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=8)
+    parser.add_argument("--submissions", type=int, default=500, help="per device")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--members", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2026)
+    return parser.parse_args()
+
+
+def peak_memory_mb(pids: list[int]) -> dict[int, float]:
+    """Each process's high-water resident set (VmHWM), in MB."""
+    peaks = {}
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[pid] = int(line.split()[1]) / 1024
+    return peaks
+
+
+def copy_rate(database_url: str, items: list[dict], username: str) -> float:
+    """Rows per second that COPY loads the same payloads at, into a table shaped like submission's, in one transaction."""
+    url = make_url(database_url).set(drivername="postgresql+psycopg")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            user_id = cursor.execute("SELECT id FROM app_user WHERE username = %s", (username,)).fetchone()[0]
+            cursor.execute("CREATE TEMPORARY TABLE copy_target (LIKE submission INCLUDING DEFAULTS)")
+            started = time.perf_counter()
+            with cursor.copy(f"COPY copy_target ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+                for item in items:
+                    copy.write_row((item["uuid"], "0" * 64, "accepted", json.dumps(item, ensure_ascii=False), user_id,
+                                    "copy", item["form_id"], item["form_version"], item["subject"]["area_code"]))
+            elapsed = time.perf_counter() - started
+    engine.dispose()
+    return len(items) / elapsed
+
+
+def main() -> int:
+    args = parse()
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        print("DATABASE_URL is not set: export DATABASE_URL=$(scripts/devdb.sh start)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp, \
+            live_server.scratch_database(server_url, "survey_bench") as database_url:
+        live_server.prepare(database_url)
+        with live_server.gunicorn(database_url, Path(tmp) / "attachments", Path(tmp) / "gunicorn.log", args.workers,
+                                  production=True) as running:
+            pids = workers(running.pid)
+            result = simulate(Options(
+                url=running.url, username=ENUMERATOR.username, password=ENUMERATOR.password, devices=args.devices,
+                submissions=args.submissions, batch=args.batch, members=args.members, invalid_share=0.0,
+                seed=args.seed, mix=Mix(new_households=0.2, villages=0.0), uploads=False, verify=False))
+            peaks = peak_memory_mb(pids)
+        if result.exit_code != 0:
+            print(result.summary(), file=sys.stderr)
+            return 1
+        items = [made.item for device in result.devices for made in device.made.values()]
+        copied = copy_rate(database_url, items, ENUMERATOR.username)
+    accepted = result.count("accepted")
+    rate = accepted / result.sync_seconds
+    print(f"devices {args.devices}, {len(items)} household visits with {args.members} members, batches of {args.batch}, "
+          f"{args.workers} gunicorn workers, 2 cores shared with PostgreSQL and the load generator")
+    print(f"accepted submissions/s end to end: {rate:,.0f} ({accepted} in {result.sync_seconds:.1f} s)")
+    print(f"push latency per batch: p50 {result.latency_ms(0.5):.0f} ms, p95 {result.latency_ms(0.95):.0f} ms")
+    print("peak worker memory: " + ", ".join(f"{mb:.0f} MB" for mb in peaks.values()))
+    print(f"COPY of the same payloads: {copied:,.0f} rows/s; end to end is {rate / copied:.1%} of COPY "
+          f"(1 : {copied / rate:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
