@@ -23,7 +23,11 @@ class StrictJSONProvider(DefaultJSONProvider):
     ensure_ascii = False
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return json.loads(s, parse_constant=_refuse_constant, **kwargs)
+        try:
+            return json.loads(s, parse_constant=_refuse_constant, **kwargs)
+        except RecursionError:
+            # A ValueError is what Flask turns into 400 Bad Request, as for any other JSON it cannot read.
+            raise ValueError("The JSON is nested too deeply.") from None
 
 
 class GzipRequests:

@@ -13,12 +13,8 @@ from sqlalchemy.orm import Session
 from server.models import Attachment, Submission
 from sync.blobs import BlobHashMismatch, BlobStore
 from sync.errors import Conflict, DomainError, InvalidInput, NotFound
+from sync.limits import CONTENT_TYPES, MAX_BYTES
 from sync.scope import covers
-
-MAX_BYTES = 20 * 1024 * 1024
-# The images and audio the forms ask for (photo and audio fields).
-CONTENT_TYPES = {"image/jpeg", "image/png", "image/webp", "audio/mpeg", "audio/mp4", "audio/aac", "audio/ogg",
-                 "audio/amr", "audio/wav", "audio/x-wav"}
 
 
 class AttachmentNotDeclared(InvalidInput):

@@ -17,9 +17,8 @@ from sync import geo
 from sync.compiled_forms import CompiledForms
 from sync.errors import DomainError
 from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
+from sync.limits import MAX_ITEMS
 from sync.scope import covers
-
-MAX_ITEMS = 200
 
 
 class MalformedBatch(DomainError):
@@ -79,8 +78,7 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
         if isinstance(entry, ItemResult):
             results.append(entry)
         elif entry.unstorable:
-            results.append(ItemResult(str(entry.uuid), "invalid", [field_error(
-                "", "unstorable_value", "提交中有无法保存的字符", "The submission holds text that cannot be stored (e.g. NUL)")]))
+            results.append(ItemResult(str(entry.uuid), "invalid", [_UNSTORABLE]))
         elif entry.uuid in inserted:
             inserted.discard(entry.uuid)  # the same UUID again later in this batch is a repeat of this one
             repeats[entry.uuid] = (entry.sha, entry.state, entry.errors)
@@ -89,6 +87,10 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
         else:
             results.append(_repeat(context, entry, repeats[entry.uuid]))
     return results
+
+
+_UNSTORABLE = field_error("", "unstorable_value", "提交中有无法保存的字符",
+                          "The submission holds text that cannot be stored (a NUL character or a lone surrogate)")
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,11 @@ def _check_item(context: _Context, item: Any) -> ItemResult | _Checked:
     if any(e["code"] == "out_of_scope" for e in errors):
         # Another area's data is refused, not stored (reliability C2); the device keeps the item.
         return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
-    sha = content_hash(item)
+    try:
+        sha = content_hash(item)
+    except UnicodeEncodeError:
+        # A lone surrogate ("\\ud800" is valid JSON): no database text can hold it, so the item cannot be kept.
+        return ItemResult(str(submission_uuid), "invalid", [_UNSTORABLE], area_code=area_code)
     return _Checked(submission_uuid, sha, item, errors, area_code, _row(context, submission_uuid, sha, item, errors))
 
 

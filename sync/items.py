@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import uuid
 from datetime import datetime
 from typing import Any
+
+from sync.limits import CONTENT_TYPES, MAX_ATTACHMENTS, MAX_BYTES
 
 SUBJECT_TYPES = {"household", "village"}
 
@@ -58,7 +61,45 @@ def envelope_errors(item: dict[str, Any]) -> list[dict[str, str]]:
     if type(item.get("data")) is not dict:
         errors.append(field_error("data", "type", "表单数据应为对象", "data must be an object"))
     errors.extend(gps_errors(item.get("gps")))
+    errors.extend(attachment_errors(item.get("attachments")))
     return errors
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def attachment_errors(attachments: Any) -> list[dict[str, str]]:
+    """Problems of the declared files: the device uploads each one by name and hash after the push."""
+    if attachments is None:
+        return []
+    if type(attachments) is not list:
+        return [field_error("attachments", "type", "附件清单格式不正确", "attachments must be a list")]
+    if len(attachments) > MAX_ATTACHMENTS:
+        return [field_error("attachments", "out_of_range", f"附件最多{MAX_ATTACHMENTS}个",
+                            f"At most {MAX_ATTACHMENTS} attachments per submission")]
+    errors, names = [], set()
+    for index, entry in enumerate(attachments):
+        where = f"attachments[{index}]"
+        if type(entry) is not dict or not _file_name(entry.get("name")) or type(entry.get("sha256")) is not str \
+                or not _SHA256.fullmatch(entry["sha256"]):
+            errors.append(field_error(where, "type", "附件应有文件名和SHA-256",
+                                      "each attachment needs a file name and a lower-case hex SHA-256"))
+        elif entry["name"] in names:
+            errors.append(field_error(where, "constraint", "附件文件名重复", f"{entry['name']} is declared twice"))
+        elif type(entry.get("size")) is not int or not 0 <= entry["size"] <= MAX_BYTES:
+            errors.append(field_error(where, "out_of_range", "附件大小超出限制",
+                                      f"size must be a whole number of bytes up to {MAX_BYTES}"))
+        elif type(entry.get("content_type")) is not str or entry["content_type"].split(";")[0].strip().lower() \
+                not in CONTENT_TYPES:
+            errors.append(field_error(where, "type", "附件类型不支持", "content_type must be an image or audio type forms use"))
+        else:
+            names.add(entry["name"])
+    return errors
+
+
+def _file_name(name: Any) -> bool:
+    return (type(name) is str and 0 < len(name) <= 255 and name.strip(".") != ""
+            and not any(c in name for c in "/\\\x00"))
 
 
 def gps_errors(gps: Any) -> list[dict[str, str]]:

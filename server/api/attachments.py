@@ -12,7 +12,7 @@ from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import Role
 from server.uow import unit_of_work
-from sync import attachments
+from sync import attachments, limits
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="Attachments of submissions")
 CHUNK = 64 * 1024
@@ -40,7 +40,7 @@ def _chunks():
 @blp.alt_response(413, description="Over 20 MB")
 def put_attachment(submission_uuid: uuid.UUID, name: str):
     """Upload a file the submission declared; the body is the file."""
-    request.max_content_length = attachments.MAX_BYTES + 1
+    request.max_content_length = limits.MAX_BYTES + 1
     try:
         with unit_of_work():
             received = attachments.receive(
