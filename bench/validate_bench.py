@@ -1,8 +1,9 @@
 """Validations per second of real submissions: `.venv/bin/python bench/validate_bench.py [seconds per case]`.
 
 One household_visit submission with six members and one with thirty, and one of each village form, all drawn by
-tools/formfill from fixed seeds and checked to be valid first; then form.validate(data) in a loop on one core.
-Also the time to compile each form, and how fast tools/formfill makes submissions.
+tools/formfill from fixed seeds and checked to be valid first; then form.validate(data) in a loop on one core, as
+compile_form makes it: with the generated functions of survey_forms/level_codegen.py. Also the time to compile each
+form (generating those functions included), and how fast tools/formfill makes submissions.
 """
 
 from __future__ import annotations

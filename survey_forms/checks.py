@@ -13,7 +13,8 @@ GEOPOINT_KEYS = {"lat", "lon", "accuracy_m", "altitude_m", "captured_at"}
 
 
 def _number(value: Any) -> bool:
-    return type(value) in (int, float) and math.isfinite(value)
+    # An int is always finite; math.isfinite would raise OverflowError on one past float's range (10**400).
+    return type(value) is int or (type(value) is float and math.isfinite(value))
 
 
 def _range(spec: dict[str, Any]) -> Callable[[Any], tuple[str, dict[str, Any]] | None]:
@@ -34,7 +35,7 @@ def _text(spec: dict[str, Any]) -> Check:
     def check(value: Any) -> tuple[str, dict[str, Any]] | None:
         if type(value) is not str:
             return "type", {"expected": "text"}
-        if "\x00" in value or not _encodable(value):
+        if "\x00" in value or not encodable(value):
             return "type", {"expected": "text without NUL or lone surrogates"}
         if limit is not None and len(value) > limit:
             return "out_of_range", {"max_length": limit}
@@ -45,7 +46,8 @@ def _text(spec: dict[str, Any]) -> Check:
     return check
 
 
-def _encodable(value: str) -> bool:
+def encodable(value: str) -> bool:
+    """Whether the text is valid UTF-8 once encoded: a lone surrogate is not."""
     if value.isascii():
         return True
     try:
@@ -190,6 +192,11 @@ def value_check(spec: dict[str, Any], choices: frozenset[str]) -> Check | None:
 
 def same_value(sent: Any, computed: Any) -> bool:
     """Whether a calculated value the device sent matches ours (numbers within 1e-6 relative)."""
-    if _number(sent) and _number(computed) and type(sent) is not bool and type(computed) is not bool:
-        return abs(sent - computed) <= 1e-6 * max(1.0, abs(computed))
+    if type(sent) is int and type(computed) is int:
+        return sent == computed  # exactly: a float tolerance would overflow past float's range
+    if _number(sent) and _number(computed):
+        try:
+            return abs(sent - computed) <= 1e-6 * max(1.0, abs(computed))
+        except OverflowError:  # an int past float's range against a float: they cannot be within 1e-6
+            return False
     return sent == computed and type(sent) is type(computed)

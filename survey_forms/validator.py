@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
-from survey_forms import rules
+from survey_forms import level_codegen, rules
 from survey_forms.calculations import calculation_order
 from survey_forms.checks import Check, answered, same_value, value_check
 from survey_forms.definition import FormDefinition
@@ -15,6 +16,8 @@ from survey_forms.levels import FieldAt, Level, levels_of
 from survey_forms.messages import message
 
 Rule = Callable[[Any], Any]
+# What a rule may raise on some data: the validator then takes the rule's value to be None.
+RULE_ERRORS = (rules.RuleError, TypeError, ValueError, ZeroDivisionError, OverflowError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +36,27 @@ def _safe(rule: Rule) -> Rule:
     def run(data: Any) -> Any:
         try:
             return rule(data)
-        except (rules.RuleError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+        except RULE_ERRORS:
             return None
 
+    run.__wrapped__ = rule  # type: ignore[attr-defined]  # generated code calls the rule itself, in its own try
     return run
+
+
+class Calculation(NamedTuple):
+    level: str | None  # None for the top level, else the repeat's name
+    name: str
+    run: Rule  # as the interpreter runs it: an error gives None, a boolean calculation a boolean
+    compiled: Rule  # rules.compile_rule's function alone
+    boolean: bool
+    logic: Any  # the JsonLogic
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledField:
     name: str
+    spec: dict[str, Any]
+    choices: frozenset[str]
     relevant: tuple[int, ...]  # indices into the level's distinct relevance rules, outermost group first
     required: bool | Rule
     check: Check | None
@@ -63,9 +78,15 @@ class CompiledLevel:
 
 
 class CompiledForm:
-    """One form version, compiled: rules become closures, checks are chosen per field once."""
+    """One form version, compiled: rules become closures, checks are chosen per field once.
 
-    def __init__(self, definition: FormDefinition):
+    By default the walk of each level and the calculations then become generated Python functions (level_codegen),
+    which find the same problems, listed in form order with unknown fields last in their level. generated=False keeps
+    the interpreter alone, the reference they are tested against: its problems come in the order the values were
+    sent, with the missing required ones last.
+    """
+
+    def __init__(self, definition: FormDefinition, generated: bool = True):
         document = definition.document
         self.definition = definition
         self.parameters = definition.parameters
@@ -74,29 +95,43 @@ class CompiledForm:
         levels = levels_of(document)
         self._top = self._compile_level(levels[None], levels)
         self._calculations = self._compile_calculations(levels)
+        self._compute: Callable[[dict[str, Any]], dict[str, Any]] = self._computed_by_interpreter
+        self._check_top: level_codegen.LevelCheck = partial(self._check_level, self._top)
+        if generated:
+            self._generate()
 
     def validate(self, data: Any) -> list[FieldError]:
         """Every problem of a submission's data, with its path; an empty list when it is valid."""
         if type(data) is not dict:
             return [FieldError("", "type", message("type", {"expected": "object"}))]
         errors: list[FieldError] = []
-        top = self.computed(data)
-        self._check_level(self._top, top, data, "", errors)
+        self._check_top(self._compute(data), data, "", errors)
         return errors
 
     def computed(self, data: dict[str, Any]) -> dict[str, Any]:
         """The data with every calculation done by the server, in dependency order."""
+        return self._compute(data)
+
+    def _generate(self) -> None:
+        form_id = self.definition.form_id
+        generator = level_codegen.LevelGenerator(form_id, self._report, FieldError, RULE_ERRORS)
+        self._check_top = generator.level_check(self._top)
+        repeats = [level.name for level in self._repeats_of(self._top)]
+        self._compute = level_codegen.computed_function(form_id, self.parameters, repeats, self._calculations, RULE_ERRORS)
+
+    def _computed_by_interpreter(self, data: dict[str, Any]) -> dict[str, Any]:
         top: dict[str, Any] = {**data, "$params": self.parameters}
         for repeat in self._repeats_of(self._top):
             rows = data.get(repeat.name)
             if type(rows) is list:
                 top[repeat.name] = [{**row, "$root": top, "$params": self.parameters} if type(row) is dict else row
                                     for row in rows]
-        for level_name, name, rule in self._calculations:
+        for level_name, name, rule, *_ in self._calculations:
             if level_name is None:
                 top[name] = rule(top)
                 continue
-            for row in top.get(level_name) or ():
+            rows = top.get(level_name)
+            for row in rows if type(rows) is list else ():  # a repeat sent as, say, 5 has no rows
                 if type(row) is dict:
                     row[name] = rule(row)
         return top
@@ -137,6 +172,23 @@ class CompiledForm:
             if not answered(sent.get(field.name)) and (not field.relevant or self._relevant(level, field, context, relevance)):
                 if field.required is True or rules.truthy(field.required(context)):
                     errors.append(FieldError(prefix + field.name, "required", message("required", {})))
+
+    def _report(self, field: CompiledField, value: Any, relevant: bool, context: dict[str, Any], prefix: str,
+                errors: list[FieldError]) -> None:
+        """The interpreter's verdict on one value of a field whose relevance is known: where generated code hands over."""
+        if not answered(value):
+            if relevant and field.required is not False and not field.is_calculated and (
+                    field.required is True or rules.truthy(field.required(context))):
+                errors.append(FieldError(prefix + field.name, "required", message("required", {})))
+        elif not relevant:
+            errors.append(FieldError(prefix + field.name, "not_relevant", message("not_relevant", {})))
+        elif field.plain:
+            # As in _check_level: a field without a constraint never shows its constraint_message.
+            problem = field.check(value)
+            if problem is not None:
+                errors.append(FieldError(prefix + field.name, problem[0], message(problem[0], problem[1])))
+        else:
+            self._check_value(field, value, context, prefix, errors)
 
     @staticmethod
     def _relevant(level: CompiledLevel, field: CompiledField, context: dict[str, Any], known: list[bool | None]) -> bool:
@@ -202,6 +254,8 @@ class CompiledForm:
         check = _repeat_shape(spec.get("min_count"), spec.get("max_count")) if is_repeat else value_check(spec, choices)
         return CompiledField(
             name=spec["name"],
+            spec=spec,
+            choices=choices,
             relevant=relevant,
             required=required if type(required) is bool else _safe(rules.compile_rule(required)),
             check=check,
@@ -212,13 +266,14 @@ class CompiledForm:
             plain=check is not None and "constraint" not in spec and spec["type"] != "calculate" and not is_repeat,
         )
 
-    def _compile_calculations(self, levels: dict[str | None, Level]) -> list[tuple[str | None, str, Rule]]:
+    def _compile_calculations(self, levels: dict[str | None, Level]) -> list[Calculation]:
         specs = {(level.name, item.spec["name"]): item.spec for level in levels.values() for item in level.fields}
         compiled = []
         for node in calculation_order(levels):
             spec = specs[node]
-            rule = _safe(rules.compile_rule(spec["calculation"]))
-            compiled.append((node[0], node[1], _typed(rule, spec["value_type"])))
+            rule = rules.compile_rule(spec["calculation"])
+            boolean = spec["value_type"] == "boolean"
+            compiled.append(Calculation(node[0], node[1], _typed(_safe(rule), boolean), rule, boolean, spec["calculation"]))
         return compiled
 
     @staticmethod
@@ -237,12 +292,12 @@ def _repeat_shape(low: int | None, high: int | None) -> Check:
     return check
 
 
-def _typed(rule: Rule, value_type: str) -> Rule:
+def _typed(rule: Rule, boolean: bool) -> Rule:
     """A calculation whose value has the declared type (JsonLogic's `and` returns an operand, not a bool)."""
-    if value_type != "boolean":
+    if not boolean:
         return rule
     return lambda data: None if (value := rule(data)) is None else rules.truthy(value)
 
 
-def compile_form(definition: FormDefinition) -> CompiledForm:
-    return CompiledForm(definition)
+def compile_form(definition: FormDefinition, generated: bool = True) -> CompiledForm:
+    return CompiledForm(definition, generated)
