@@ -219,6 +219,9 @@ def _save_targets(document: dict[str, Any], levels: dict[str | None, Level], cat
         for item in level.fields:
             target = item.spec.get("save_to")
             if target is None:
+                if item.spec.get("prefill"):
+                    # Prefill sends the entity's stored value back to the device: without save_to there is none.
+                    yield Problem(f"{item.pointer}/prefill", "prefill needs save_to: the value comes from that property")
                 continue
             pointer = f"{item.pointer}/save_to"
             prop = catalogue.get(target)
