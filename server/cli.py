@@ -1,4 +1,4 @@
-"""The flask CLI: areas import, forms publish, users create/disable, assignments create/cancel, demo load/accounts."""
+"""The flask CLI: areas, forms, users, assignments, entities rebuild, demo data."""
 
 from __future__ import annotations
 
@@ -20,13 +20,16 @@ from server.extensions import db
 from server.models import Role, User
 from server.services import assignments, forms, users
 from server.services.auth import Principal, principal_of
+from server.services.push import COMPILED_FORMS
 from survey_forms import loader
+from sync import reconcile
 from sync.errors import DomainError
 
 areas_cli = AppGroup("areas", help="Administrative areas.")
 forms_cli = AppGroup("forms", help="Survey form definitions.")
 users_cli = AppGroup("users", help="User accounts.")
 assignments_cli = AppGroup("assignments", help="Work handed to enumerators; devices get it by pull.")
+entities_cli = AppGroup("entities", help="Households and villages as reconciliation makes them.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -151,6 +154,15 @@ def cancel_assignment(by: str, assignment_id: uuid.UUID) -> None:
     click.echo(f"Cancelled {assignment_id}.")
 
 
+@entities_cli.command("rebuild")
+def rebuild_entities() -> None:
+    """Replay every accepted submission into its household or village (the same code as each push runs)."""
+    count = reconcile.rebuild_all(db.session, COMPILED_FORMS, current_app.extensions["pii"],
+                                  progress=lambda done, total: click.echo(f"{done:,} of {total:,} entities", err=True))
+    db.session.commit()
+    click.echo(f"Rebuilt {count:,} entities from their submissions.")
+
+
 @demo_cli.command("load")
 @click.option("--seed", default=20261123, show_default=True)
 @click.option("--size", type=click.Choice(sorted(demo.SIZES)), default="small", show_default=True)
@@ -179,5 +191,5 @@ def demo_accounts() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (areas_cli, forms_cli, users_cli, assignments_cli, demo_cli):
+    for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, demo_cli):
         app.cli.add_command(group)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in production)
+# Development and tests only, refused in production: base64 of 32 bytes ("dev-only pii key, not a secret!").
+DEV_PII_KEY = "ZGV2LW9ubHkgcGlpIGtleSwgbm90IGEgc2VjcmV0ISE="
 
 # Names of the environment variables and their defaults; README.md lists them for operators.
 DEFAULTS: dict[str, Any] = {
@@ -22,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "DB_POOL_SIZE": 5,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For is believed
     "ATTACHMENT_DIR": "",  # where attachment files are kept; empty: the app's instance folder
+    "PII_KEY": DEV_PII_KEY,  # base64 of 32 random bytes: encrypts ID-card numbers; keep it outside the database
 }
 
 _INTEGERS = {
@@ -65,6 +68,9 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
     production = values["SURVEY_ENV"] == "production"
     if production and values["SECRET_KEY"] == DEV_SECRET_KEY:
         raise ConfigError("SECRET_KEY must be set to a private random value when SURVEY_ENV=production")
+    if production and values["PII_KEY"] == DEV_PII_KEY:
+        raise ConfigError("PII_KEY must be set to 32 private random bytes, base64 (openssl rand -base64 32), "
+                          "when SURVEY_ENV=production")
     if values["SESSION_COOKIE_SECURE"] is None:
         values["SESSION_COOKIE_SECURE"] = production
     elif isinstance(values["SESSION_COOKIE_SECURE"], str):

@@ -7,11 +7,13 @@ from sqlalchemy.orm import Session
 from server.models import FormVersion
 from survey_forms.definition import FormDefinition
 from survey_forms.validator import CompiledForm, compile_form
+from sync.evidence import SaveMap
 
 
 class CompiledForms:
     def __init__(self) -> None:
         self._compiled: dict[tuple[str, int], CompiledForm] = {}
+        self._save_maps: dict[tuple[str, int], SaveMap] = {}
 
     def get(self, session: Session, form_id: str, version: int) -> CompiledForm | None:
         """The compiled version, or None when it was never published (it may be published later)."""
@@ -22,3 +24,13 @@ class CompiledForms:
                 return None
             self._compiled[key] = compile_form(FormDefinition.from_document(row.definition))
         return self._compiled[key]
+
+    def save_map(self, session: Session, form_id: str, version: int) -> SaveMap | None:
+        """Where the version's fields save (sync.evidence), or None when it was never published."""
+        key = (form_id, version)
+        if key not in self._save_maps:
+            form = self.get(session, form_id, version)
+            if form is None:
+                return None
+            self._save_maps[key] = SaveMap.of(form.definition.document)
+        return self._save_maps[key]

@@ -12,10 +12,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
-from server.models import Submission, SubmissionConflict, SubmissionState
+from server.models import Area, Submission, SubmissionConflict, SubmissionState
 from sync import geo
 from sync.compiled_forms import CompiledForms
 from sync.errors import DomainError
+from sync.evidence import entity_id
 from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
 from sync.limits import MAX_ITEMS
 from sync.scope import covers
@@ -68,7 +69,9 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
         raise BatchTooLarge(details={"max_items": MAX_ITEMS})
     sent_at = parse_time(batch.get("sent_at"))
     skew = (received_at - sent_at).total_seconds() if sent_at else None
-    context = _Context(session, submitter, batch["device_id"][:200], forms, sent_at, skew)
+    codes = {code for item in batch["submissions"] if type(item) is dict and (code := _area_code(item)) is not None}
+    known = frozenset(session.scalars(select(Area.code).where(Area.code.in_(codes)))) if codes else frozenset()
+    context = _Context(session, submitter, batch["device_id"][:200], forms, sent_at, skew, known)
     checked = [_check_item(context, item) for item in batch["submissions"]]
     to_store = [c for c in checked if isinstance(c, _Checked)]
     inserted = _insert_all(context, to_store)
@@ -101,6 +104,7 @@ class _Context:
     forms: CompiledForms
     sent_at: datetime | None
     skew: float | None
+    known_areas: frozenset[str]  # the batch's subject area codes that exist
 
 
 @dataclass
@@ -148,6 +152,9 @@ def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
     if area_code is not None and not covers(context.submitter.scope, area_code):
         errors.append(field_error("subject.area_code", "out_of_scope", "该区域不在您的工作范围内",
                                   f"Area {area_code} is outside your scope"))
+    elif area_code is not None and area_code not in context.known_areas:
+        errors.append(field_error("subject.area_code", "unknown_area", "没有这个区划代码",
+                                  f"There is no area {area_code}; pull the areas again"))
     form_id, version = item.get("form_id"), item.get("form_version")
     form = None
     if type(form_id) is str and type(version) is int and len(form_id) <= 64:
@@ -174,6 +181,9 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         "form_version": item.get("form_version") if type(item.get("form_version")) is int else None,
         "subject_type": subject.get("type") if type(subject.get("type")) is str else None,
         "subject_id": parse_uuid(subject.get("id")), "area_code": _area_code(item),
+        # Only accepted submissions are evidence about an entity.
+        "entity_id": None if errors else entity_id(subject.get("type"), parse_uuid(subject.get("id")), _area_code(item),
+                                                   submission_uuid, parse_uuid(item.get("supersedes"))),
         "base_version": item.get("base_version") if type(item.get("base_version")) is int else None,
         "supersedes": parse_uuid(item.get("supersedes")),
         "user_id": context.submitter.user_id, "device_id": context.device_id, "token_id": context.submitter.token_id,

@@ -80,19 +80,24 @@ class Merged:
     superseded: set[str] = field(default_factory=set)
 
 
-def merge(evidence: Iterable[Evidence], resolutions: Iterable[Resolution] = ()) -> Merged:
-    """The entity as the evidence makes it; the same set in any order gives the same result."""
+def merge(evidence: Iterable[Evidence], resolutions: Iterable[Resolution] = (),
+          baseline: tuple[int, Properties] = (0, {})) -> Merged:
+    """The entity as the evidence makes it; the same set in any order gives the same result.
+
+    baseline: (version, state) the entity had before any evidence, e.g. a registry record imported as version 1.
+    """
     items = {e.uuid: e for e in evidence}
     superseded = {e.supersedes for e in items.values() if e.supersedes in items}
     generations: dict[int, list[Evidence]] = defaultdict(list)
     for item in items.values():
         if item.uuid not in superseded:
-            generations[item.base_version or 0].append(item)
+            # A device cannot have seen a version before the baseline: such evidence starts from the baseline.
+            generations[max(item.base_version or 0, baseline[0])].append(item)
     chosen: dict[int, dict[str, Any]] = defaultdict(dict)
     for resolution in resolutions:
         chosen[resolution.generation][resolution.property] = resolution.value
     merged = Merged(superseded=superseded)
-    states: list[tuple[int, dict[str, Any]]] = [(0, {})]
+    states: list[tuple[int, dict[str, Any]]] = [(baseline[0], dict(baseline[1]))]
     for generation in sorted(generations):
         base = next(state for number, state in reversed(states) if number <= generation)
         changes, conflicts = _generation(base, generations[generation], generation, chosen[generation])

@@ -6,6 +6,7 @@ the same way `make run` does.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -69,7 +70,11 @@ def gunicorn(database_url: str, attachments: Path, log: Path, workers: int = 2, 
              extra_args: tuple[str, ...] = ()) -> Iterator[Gunicorn]:
     """gunicorn on a port the kernel picks (no race for a free port), healthy before the block; stopped after it."""
     env = {**os.environ, "DATABASE_URL": database_url, "ATTACHMENT_DIR": str(attachments)}
-    env |= {"SURVEY_ENV": "production", "SECRET_KEY": secrets.token_hex(32)} if production else {"SURVEY_ENV": "development"}
+    if production:
+        env |= {"SURVEY_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+                "PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+    else:
+        env["SURVEY_ENV"] = "development"
     command = [str(GUNICORN), "--workers", str(workers), "--bind", "127.0.0.1:0", "--graceful-timeout", "5",
                *extra_args, "wsgi:app"]
     with log.open("wb") as output:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from schemas.sync import PullArgsSchema, PullResultSchema, PushRequestSchema, PushResultSchema
@@ -27,7 +27,8 @@ def push_submissions():
     """Push submissions; each result is sent only after every accepted one is committed."""
     body = request.get_json()
     with unit_of_work():
-        server_time, results = push.push(db.session, current_principal(), body, request.remote_addr)
+        server_time, results = push.push(db.session, current_principal(), body, request.remote_addr,
+                                         current_app.extensions["pii"])
     return {"server_time": server_time, "results": [result.as_dict() for result in results]}
 
 

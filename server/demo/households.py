@@ -41,17 +41,30 @@ def generate_households(seed: int, natural_village: AreaRow, count: int) -> Iter
     for number, (x, y) in enumerate(spots, start=1):
         household_id = _uuid(rng)
         family = make_family(rng)
+        members = [
+            {"id": _uuid(rng), "household_id": household_id, "county_code": county_code, "name": m.name,
+             "sex": m.sex, "birth_date": _birth_date(rng, m.birth_year), "relation_to_head": m.relation_to_head,
+             "person_key": f"nb:{m.name}|{m.birth_year}"}
+            for m in family
+        ]
         yield DemoHousehold(
             values={
                 "id": household_id, "area_code": natural_village.code, "household_no": f"{number:04d}",
                 "householder_name": family[0].name, "location": ewkt_point(x, y),
+                "registry": _registry(family[0].name, x, y, members),
             },
-            members=[
-                {"id": _uuid(rng), "household_id": household_id, "county_code": county_code, "name": m.name,
-                 "sex": m.sex, "birth_date": _birth_date(rng, m.birth_year), "relation_to_head": m.relation_to_head}
-                for m in family
-            ],
+            members=members,
         )
+
+
+def _registry(householder_name: str, x: float, y: float, members: list[dict]) -> dict:
+    """The record as the registry would hold it, in the property names the household form saves to."""
+    registry = {"householder_name": householder_name, "location": {"lat": y, "lon": x}}
+    for member in members:
+        for name in ("name", "sex", "relation_to_head"):
+            registry[f"members/{member['person_key']}/{name}"] = member[name]
+        registry[f"members/{member['person_key']}/birth_date"] = member["birth_date"].isoformat()
+    return registry
 
 
 def _birth_date(rng: random.Random, year: int) -> date:

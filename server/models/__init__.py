@@ -7,10 +7,12 @@ from server.models.audit import AuditEntry, AuditOutcome
 from server.models.base import Base
 from server.models.changes import SyncChange, Xid8
 from server.models.forms import FormVersion
+from server.models.history import EntityConflict, EntityVersion
 from server.models.households import Household, Person
 from server.models.reviews import ReviewDecision, SubmissionReview
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
+from server.models.villages import Village
 
 __all__ = [
     "Area",
@@ -22,6 +24,8 @@ __all__ = [
     "AuditOutcome",
     "Base",
     "DeviceToken",
+    "EntityConflict",
+    "EntityVersion",
     "FormVersion",
     "Household",
     "Person",
@@ -34,5 +38,6 @@ __all__ = [
     "SyncChange",
     "User",
     "UserArea",
+    "Village",
     "Xid8",
 ]

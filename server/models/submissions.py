@@ -31,6 +31,8 @@ class Submission(Base):
     form_version: Mapped[int | None] = mapped_column()
     subject_type: Mapped[str | None] = mapped_column(String(20))
     subject_id: Mapped[uuid.UUID | None] = mapped_column()
+    # The entity it is evidence about: subject.id, or one made from the submission for a new subject (sync.evidence).
+    entity_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     area_code: Mapped[str | None] = mapped_column(String(15))
     county_code: Mapped[str | None] = mapped_column(String(6), Computed("left(area_code, 6)"))
     base_version: Mapped[int | None] = mapped_column()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,13 +13,19 @@ from server.services import audit
 from server.services.auth import Principal
 from sync.compiled_forms import CompiledForms
 from sync.ingest import ItemResult, Submitter, ingest
+from sync.pii import Protector
+from sync.reconcile import reconcile_submissions
 
 # A published form version never changes, so its compiled validator is kept for the process's life.
 COMPILED_FORMS = CompiledForms()
 
 
-def push(session: Session, principal: Principal, batch: Any, address: str | None) -> tuple[datetime, list[ItemResult]]:
+def push(session: Session, principal: Principal, batch: Any, address: str | None,
+         protector: Protector) -> tuple[datetime, list[ItemResult]]:
     """The server's receipt time and one result per submission; the caller commits, then answers.
+
+    Accepted submissions are reconciled into their households and villages in the same transaction, so what a
+    device is told is accepted is already part of the entity it is about.
 
     Raises:
         MalformedBatch, BatchTooLarge: the envelope itself is wrong (nothing is stored).
@@ -26,6 +33,8 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     received_at = datetime.now(UTC)
     submitter = Submitter(principal.user_id, principal.scope, principal.token_id)
     results = ingest(session, submitter, batch, COMPILED_FORMS, received_at)
+    accepted = [uuid.UUID(r.uuid) for r in results if r.status == "accepted" and r.uuid is not None]
+    reconcile_submissions(session, accepted, COMPILED_FORMS, protector)
     for result in results:
         if result.status == "conflict" or any(e["code"] == "out_of_scope" for e in result.errors):
             audit.record(

@@ -28,7 +28,6 @@ S1_BATCH = 10
 S9_RUNS = 100
 S9_PHOTOS = 20  # each photo is cut at five random points before it is sent whole
 PHOTO_BYTES = 5 * 1024 * 1024
-AREA = "532922"  # the demo enumerator's county (漾濞)
 
 
 def _call(url: str, method: str, body: bytes | None = None, headers: dict[str, str] | None = None,
@@ -54,16 +53,22 @@ def token(live_server) -> str:
 
 
 @pytest.fixture(scope="module")
-def household_data() -> dict[str, Any]:
+def household_data(live_db) -> tuple[int, str, dict[str, Any]]:
+    """A valid household visit to a natural village of the demo enumerator's county (漾濞)."""
+    with live_db.connect() as connection:
+        village = connection.execute(text("SELECT min(code) FROM area WHERE level = 'natural_village' "
+                                          "AND code LIKE '532922%'")).scalar_one()
     definition = next(d for d in loader.load_all(form_definition_schema()) if d.form_id == "household_visit")
-    return definition.version, formfill.fill(definition, random.Random(7), members=6)  # noqa: S311 - test data
+    data = formfill.fill(definition, random.Random(7), members=6,  # noqa: S311 - test data
+                         overrides={"natural_village_code": village})
+    return definition.version, village, data
 
 
-def _item(version_and_data, attachments: list[dict] | None = None) -> dict[str, Any]:
-    version, data = version_and_data
+def _item(version_village_data, attachments: list[dict] | None = None) -> dict[str, Any]:
+    version, village, data = version_village_data
     return {
         "uuid": str(uuid.uuid4()), "form_id": "household_visit", "form_version": version,
-        "subject": {"type": "household", "id": None, "area_code": AREA}, "base_version": None,
+        "subject": {"type": "household", "id": None, "area_code": village}, "base_version": None,
         "started_at": "2026-11-20T09:00:00+08:00", "collected_at": "2026-11-20T09:40:00+08:00",
         "gps": {"lat": 25.67, "lon": 99.95, "accuracy_m": 8.0}, "data": data, "supersedes": None,
         "attachments": attachments or [],

@@ -16,7 +16,10 @@ def test_defaults_work_for_development_and_normalise_the_driver():
 def test_production_refuses_the_development_secret_and_secures_cookies():
     with pytest.raises(config.ConfigError, match="SECRET_KEY"):
         config.load(DB | {"SURVEY_ENV": "production"})
-    values = config.load(DB | {"SURVEY_ENV": "production", "SECRET_KEY": "a-long-private-value"})
+    with pytest.raises(config.ConfigError, match="PII_KEY"):
+        config.load(DB | {"SURVEY_ENV": "production", "SECRET_KEY": "a-long-private-value"})
+    values = config.load(DB | {"SURVEY_ENV": "production", "SECRET_KEY": "a-long-private-value",
+                               "PII_KEY": "cHJpdmF0ZSBrZXkgb2YgdGhpcyBpbnN0YWxsYXRpb24="})
     assert values["SESSION_COOKIE_SECURE"] is True
 
 

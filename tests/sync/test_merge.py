@@ -116,3 +116,13 @@ def test_any_order_of_the_same_evidence_gives_the_same_entity_conflicts_and_hist
     first, second = merge(evidence), merge(shuffled)
     assert (first.state, first.version, first.versions, first.conflicts, first.superseded) == (
         second.state, second.version, second.versions, second.conflicts, second.superseded)
+
+
+def test_a_registry_record_is_the_baseline_that_visits_build_on():
+    registry = {"householder_name": "杨建华", "members/nb:杨建华|1975/sex": "male"}
+    merged = merge([visit("u1", 1, householder_name="杨建华", phone="138"), visit("u0", None, "phone-b", phone="139")],
+                   baseline=(1, registry))
+    # Evidence claiming no base version starts from the baseline too: both are concurrent edits of version 1.
+    assert merged.version == 2
+    assert merged.state["householder_name"] == "杨建华" and "members/nb:杨建华|1975/sex" in merged.state
+    assert [c.property for c in merged.conflicts] == ["phone"]

@@ -1,0 +1,22 @@
+"""Villages as surveyed: the current infrastructure state of a natural or administrative village, by area code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Computed, DateTime, ForeignKey, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base
+
+
+class Village(Base):
+    __tablename__ = "village"
+
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), Computed("left(area_code, 6)"), index=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())

@@ -1,0 +1,109 @@
+"""What a submission says about its entity: the values its fields carry to their `save_to` properties.
+
+Driven by the form's save_to mappings alone, so one code path serves every form. A household's members become
+properties "members/<person key>/<property>", the key being the keyed hash of the ID number, else name and birth
+year: the same person is found again on the next visit instead of being added twice. ID numbers are replaced by
+their keyed hash before anything is merged or stored; the clear text goes only to the encrypted column.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from survey_forms.checks import answered
+from survey_forms.levels import levels_of
+from sync.merge import Evidence
+from sync.pii import Protector
+
+# Reconciliation's own namespace for ids it makes (a new household from the submission that created it).
+NAMESPACE = uuid.UUID("8d5f3c2e-6a1b-4c7d-9e2f-3b4a5c6d7e8f")
+ID_CARD_PROPERTIES = {"person.id_card_no", "household.householder_id_card_no"}
+MEMBER = "members/"
+
+
+@dataclass(frozen=True)
+class SaveMap:
+    """Where a form's fields save: its entity, top-level field -> property, and per repeat field -> property."""
+
+    entity: str  # household or village
+    top: Mapping[str, str]
+    repeats: Mapping[str, Mapping[str, str]]
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> SaveMap:
+        top: dict[str, str] = {}
+        repeats: dict[str, dict[str, str]] = {}
+        for name, level in levels_of(document).items():
+            targets = {item.spec["name"]: item.spec["save_to"] for item in level.fields if "save_to" in item.spec}
+            if name is None:
+                top = targets
+            elif targets:
+                repeats[name] = targets
+        return cls(document["subject"], top, repeats)
+
+
+@dataclass
+class Extracted:
+    evidence: Evidence
+    id_cards: dict[str, str] = field(default_factory=dict)  # keyed-hash token -> clear text, for encryption only
+
+
+def entity_id(subject_type: Any, subject_id: uuid.UUID | None, area_code: str | None, submission_uuid: uuid.UUID,
+              supersedes: uuid.UUID | None) -> uuid.UUID | None:
+    """The entity a submission is about; a new household is named after the submission that created it.
+
+    A correction of a new household's submission (subject.id still null) belongs to the household its original made.
+    """
+    if subject_type == "village":
+        return uuid.uuid5(NAMESPACE, f"village:{area_code}") if area_code else None
+    if subject_type != "household":
+        return None
+    if subject_id is not None:
+        return subject_id
+    return uuid.uuid5(NAMESPACE, f"household:{supersedes or submission_uuid}")
+
+
+def extract(save_map: SaveMap, payload: dict[str, Any], device_id: str, protector: Protector) -> Extracted:
+    """The submission as evidence about its entity (unanswered fields carry nothing)."""
+    data = payload.get("data") or {}
+    id_cards: dict[str, str] = {}
+    carried = _carried(save_map.top, data, protector, id_cards)
+    for repeat, targets in save_map.repeats.items():
+        for row in data.get(repeat) or ():
+            key = person_key(row, targets, protector)
+            if key is not None:
+                for name, value in _carried(targets, row, protector, id_cards).items():
+                    carried[f"{MEMBER}{key}/{name}"] = value
+    evidence = Evidence(payload["uuid"], device_id, payload.get("base_version"), payload.get("collected_at") or "",
+                        carried, payload.get("supersedes"))
+    return Extracted(evidence, id_cards)
+
+
+def person_key(row: dict[str, Any], targets: Mapping[str, str], protector: Protector) -> str | None:
+    """How a member is recognised again: the keyed hash of the ID number, else name and birth year."""
+    by_target = {target: row.get(name) for name, target in targets.items()}
+    id_card = by_target.get("person.id_card_no")
+    if answered(id_card):
+        return "id:" + protector.keyed_hash(id_card).hex()[:32]
+    name, birth = by_target.get("person.name"), by_target.get("person.birth_date")
+    if not answered(name):
+        return None
+    return f"nb:{name.strip()}|{str(birth)[:4] if answered(birth) else '?'}"
+
+
+def _carried(targets: Mapping[str, str], values: dict[str, Any], protector: Protector,
+             id_cards: dict[str, str]) -> dict[str, Any]:
+    carried = {}
+    for name, target in targets.items():
+        value = values.get(name)
+        if not answered(value):
+            continue  # no answer is no information, not an erasure
+        if target in ID_CARD_PROPERTIES:
+            token = "hash:" + protector.keyed_hash(value).hex()
+            id_cards[token] = value
+            value = token
+        carried[target.partition(".")[2]] = value
+    return carried
