@@ -1,11 +1,14 @@
 """Sync throughput end to end: `.venv/bin/python bench/sync_bench.py [--devices 8 --submissions 500]`.
 
 Serves a scratch database (migrated, forms published, small demo) with gunicorn, then lets simulated devices
-(tools/simulate) push household visits with six members in batches of 100 (validation and storage in the request,
-answered after the commit; photos are not uploaded, to measure submissions alone). Prints in one run: accepted
-submissions per second, p50 and p95 push latency, the peak memory of each worker, and how fast the same payloads
-load into the same database with COPY, with the ratio of the two rates. The load generator runs on the same two
-cores as the server and the database, so the figure is a floor.
+(tools/simulate) push household visits with six members in batches of 100: validation, storage and reconciliation
+into households and people happen in the request, answered after the commit; photos are not uploaded, to measure
+submissions alone. By default every visit is to a new household, as in a first round; --revisits 0.8 sends most
+visits to households already known, which the simulator draws at random, so one household gets many visits.
+
+Prints in one run: accepted submissions per second, p50 and p95 push latency, the peak memory of each worker, and
+how fast the same payloads load into the same database with COPY, with the ratio of the two rates. The load
+generator runs on the same two cores as the server and the database, so the figure is a floor.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--revisits", type=float, default=0.0, metavar="SHARE",
+                        help="share of visits to households already known (default 0: a first round, one visit each)")
     return parser.parse_args()
 
 
@@ -88,7 +93,7 @@ def main() -> int:
             result = simulate(Options(
                 url=running.url, username=ENUMERATOR.username, password=ENUMERATOR.password, devices=args.devices,
                 submissions=args.submissions, batch=args.batch, members=args.members, invalid_share=0.0,
-                seed=args.seed, mix=Mix(new_households=0.2, villages=0.0), uploads=False, verify=False))
+                seed=args.seed, mix=Mix(new_households=1.0 - args.revisits, villages=0.0), uploads=False, verify=False))
             peaks = peak_memory_mb(pids)
         if result.exit_code != 0:
             print(result.summary(), file=sys.stderr)
@@ -97,7 +102,8 @@ def main() -> int:
         copied = copy_rate(database_url, items, ENUMERATOR.username)
     accepted = result.count("accepted")
     rate = accepted / result.sync_seconds
-    print(f"devices {args.devices}, {len(items)} household visits with {args.members} members, batches of {args.batch}, "
+    print(f"devices {args.devices}, {len(items)} household visits with {args.members} members "
+          f"({args.revisits:.0%} to known households), batches of {args.batch}, "
           f"{args.workers} gunicorn workers, 2 cores shared with PostgreSQL and the load generator")
     print(f"accepted submissions/s end to end: {rate:,.0f} ({accepted} in {result.sync_seconds:.1f} s)")
     print(f"push latency per batch: p50 {result.latency_ms(0.5):.0f} ms, p95 {result.latency_ms(0.95):.0f} ms")

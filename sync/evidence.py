@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from survey_forms.checks import answered
 from survey_forms.levels import levels_of
-from sync.merge import Evidence
 from sync.pii import Protector
 
 # Reconciliation's own namespace for ids it makes (a new household from the submission that created it).
@@ -45,12 +44,6 @@ class SaveMap:
         return cls(document["subject"], top, repeats)
 
 
-@dataclass
-class Extracted:
-    evidence: Evidence
-    id_cards: dict[str, str] = field(default_factory=dict)  # keyed-hash token -> clear text, for encryption only
-
-
 def entity_id(subject_type: Any, subject_id: uuid.UUID | None, area_code: str | None, submission_uuid: uuid.UUID,
               supersedes: uuid.UUID | None) -> uuid.UUID | None:
     """The entity a submission is about; a new household is named after the submission that created it.
@@ -66,20 +59,21 @@ def entity_id(subject_type: Any, subject_id: uuid.UUID | None, area_code: str | 
     return uuid.uuid5(NAMESPACE, f"household:{supersedes or submission_uuid}")
 
 
-def extract(save_map: SaveMap, payload: dict[str, Any], device_id: str, protector: Protector) -> Extracted:
-    """The submission as evidence about its entity (unanswered fields carry nothing)."""
-    data = payload.get("data") or {}
-    id_cards: dict[str, str] = {}
-    carried = _carried(save_map.top, data, protector, id_cards)
+def carried(save_map: SaveMap, data: dict[str, Any], protector: Protector,
+            id_cards: dict[str, str]) -> dict[str, Any]:
+    """The properties a submission's data carries (unanswered fields carry nothing); ID numbers as their tokens.
+
+    id_cards receives token -> clear text, for the encrypted column only.
+    """
+    values = _carried(save_map.top, data, protector, id_cards)
     for repeat, targets in save_map.repeats.items():
-        for row in data.get(repeat) or ():
-            key = person_key(row, targets, protector)
+        rows = data.get(repeat)
+        for row in rows if type(rows) is list else ():
+            key = person_key(row, targets, protector) if type(row) is dict else None
             if key is not None:
                 for name, value in _carried(targets, row, protector, id_cards).items():
-                    carried[f"{MEMBER}{key}/{name}"] = value
-    evidence = Evidence(payload["uuid"], device_id, payload.get("base_version"), payload.get("collected_at") or "",
-                        carried, payload.get("supersedes"))
-    return Extracted(evidence, id_cards)
+                    values[f"{MEMBER}{key}/{name}"] = value
+    return values
 
 
 def person_key(row: dict[str, Any], targets: Mapping[str, str], protector: Protector) -> str | None:

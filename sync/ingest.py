@@ -16,9 +16,10 @@ from server.models import Area, Submission, SubmissionConflict, SubmissionState
 from sync import geo
 from sync.compiled_forms import CompiledForms
 from sync.errors import DomainError
-from sync.evidence import entity_id
+from sync.evidence import carried, entity_id
 from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
 from sync.limits import MAX_ITEMS
+from sync.pii import Protector
 from sync.scope import covers
 
 
@@ -56,7 +57,15 @@ class ItemResult:
         return answer
 
 
-def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledForms, received_at: datetime) -> list[ItemResult]:
+@dataclass
+class Ingested:
+    results: list[ItemResult]  # one per item, in order
+    accepted: list[uuid.UUID]  # stored now as accepted: what reconciliation takes up
+    id_cards: dict[str, str]  # ID tokens of the accepted ones -> clear text, for the encrypted column only
+
+
+def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledForms, received_at: datetime,
+           protector: Protector) -> Ingested:
     """One result per item, in order; every item is stored (accepted or quarantined) unless it repeats one.
 
     Raises:
@@ -71,12 +80,12 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
     skew = (received_at - sent_at).total_seconds() if sent_at else None
     codes = {code for item in batch["submissions"] if type(item) is dict and (code := _area_code(item)) is not None}
     known = frozenset(session.scalars(select(Area.code).where(Area.code.in_(codes)))) if codes else frozenset()
-    context = _Context(session, submitter, batch["device_id"][:200], forms, sent_at, skew, known)
+    context = _Context(session, submitter, batch["device_id"][:200], forms, sent_at, skew, known, protector, {})
     checked = [_check_item(context, item) for item in batch["submissions"]]
     to_store = [c for c in checked if isinstance(c, _Checked)]
     inserted = _insert_all(context, to_store)
     repeats = _stored_versions(context, [c.uuid for c in to_store if c.uuid not in inserted])
-    results = []
+    results, accepted = [], []
     for entry in checked:
         if isinstance(entry, ItemResult):
             results.append(entry)
@@ -87,9 +96,11 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
             repeats[entry.uuid] = (entry.sha, entry.state, entry.errors)
             status = "invalid" if entry.errors else "accepted"
             results.append(ItemResult(str(entry.uuid), status, entry.errors, _declared_attachments(entry.item), entry.area_code))
+            if not entry.errors:
+                accepted.append(entry.uuid)
         else:
             results.append(_repeat(context, entry, repeats[entry.uuid]))
-    return results
+    return Ingested(results, accepted, context.id_cards)
 
 
 _UNSTORABLE = field_error("", "unstorable_value", "提交中有无法保存的字符",
@@ -105,6 +116,8 @@ class _Context:
     sent_at: datetime | None
     skew: float | None
     known_areas: frozenset[str]  # the batch's subject area codes that exist
+    protector: Protector
+    id_cards: dict[str, str]  # filled as items are read: ID tokens -> clear text
 
 
 @dataclass
@@ -184,6 +197,7 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         # Only accepted submissions are evidence about an entity.
         "entity_id": None if errors else entity_id(subject.get("type"), parse_uuid(subject.get("id")), _area_code(item),
                                                    submission_uuid, parse_uuid(item.get("supersedes"))),
+        "evidence": None if errors else _evidence(context, item),
         "base_version": item.get("base_version") if type(item.get("base_version")) is int else None,
         "supersedes": parse_uuid(item.get("supersedes")),
         "user_id": context.submitter.user_id, "device_id": context.device_id, "token_id": context.submitter.token_id,
@@ -192,6 +206,12 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         "location": geo.point(gps["lat"], gps["lon"]) if gps else None,
         "gps_accuracy_m": gps.get("accuracy_m") if gps else None,
     }
+
+
+def _evidence(context: _Context, item: dict[str, Any]) -> dict[str, Any] | None:
+    """What the item's data carries to its entity, worked out once here rather than at every later replay."""
+    save_map = context.forms.save_map(context.session, item["form_id"], item["form_version"])
+    return None if save_map is None else carried(save_map, item["data"], context.protector, context.id_cards)
 
 
 _INSERT = insert(Submission).on_conflict_do_nothing(index_elements=["uuid"]).returning(Submission.uuid)

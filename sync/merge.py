@@ -116,6 +116,9 @@ def _generation(base: Properties, items: list[Evidence], generation: int,
     by_device: dict[str, list[Evidence]] = defaultdict(list)
     for item in items:
         by_device[item.device_id].append(item)
+    if len(by_device) == 1:  # one device: nothing to merge or to conflict over (the common case)
+        changes = _device_changes(base, items)
+        return {name: (base.get(name), value) for name, (value, _) in sorted(changes.items())}, []
     proposals: dict[str, list[Candidate]] = defaultdict(list)
     for device_id in sorted(by_device):
         for name, (value, uuid) in _device_changes(base, by_device[device_id]).items():
@@ -151,10 +154,13 @@ def _device_changes(base: Properties, items: list[Evidence]) -> dict[str, tuple[
 
 def _key(value: Any) -> Any:
     """A comparable form of a JSON value in which 1 and 1.0 are equal but True and 1 are not."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str or kind is int or kind is float or value is None:
+        return value  # the common case; True becomes ("bool", True) below, so never equals 1
+    if kind is bool:
         return ("bool", value)
-    if isinstance(value, dict):
+    if kind is dict:
         return ("dict", tuple(sorted((k, _key(v)) for k, v in value.items())))
-    if isinstance(value, list):
+    if kind is list:
         return ("list", tuple(_key(v) for v in value))
     return ("value", value)

@@ -1,7 +1,9 @@
 """Reconciliation: each touched entity's evidence replayed (sync.merge) into its current state, versions and conflicts.
 
 Incremental reconciliation and a full rebuild are the same code: an entity is always rebuilt from its baseline and
-every accepted submission about it, so the two cannot drift apart and arrival order cannot matter.
+every accepted submission about it, so the two cannot drift apart and arrival order cannot matter. The evidence
+of each submission was worked out once, at ingest (submission.evidence); a push's entities are written with a
+few statements for the whole batch.
 """
 
 from __future__ import annotations
@@ -12,157 +14,189 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from server.models import EntityConflict, EntityVersion, Household, Person, Submission, SubmissionState, Village
 from sync import geo
 from sync.compiled_forms import CompiledForms
-from sync.evidence import MEMBER, Extracted, extract
-from sync.merge import Merged, merge
+from sync.evidence import MEMBER, carried
+from sync.merge import Evidence, Merged, merge
 from sync.pii import Protector
 
 # Person properties that are columns of their own; the rest stay in person.properties.
 PERSON_COLUMNS = ("name", "sex", "birth_date", "relation_to_head")
 ID_CARD = "id_card_no"
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key "
+             "ORDER BY key")
 
 
-def reconcile_submissions(session: Session, submission_uuids: Iterable[uuid.UUID], forms: CompiledForms,
-                          protector: Protector) -> int:
-    """Rebuilds every entity these submissions are about; returns how many entities."""
-    uuids = list(submission_uuids)
-    if not uuids:
+def reconcile_submissions(session: Session, submission_uuids: list[uuid.UUID], protector: Protector,
+                          id_cards: dict[str, str]) -> int:
+    """Rebuilds every entity these submissions are about; returns how many entities.
+
+    id_cards: clear text of the ID tokens these submissions brought, for the encrypted column.
+    """
+    if not submission_uuids:
         return 0
     entity_ids = session.scalars(select(Submission.entity_id).distinct().where(
-        Submission.uuid.in_(uuids), Submission.entity_id.is_not(None))).all()
-    return reconcile_entities(session, entity_ids, forms, protector)
+        Submission.uuid.in_(submission_uuids), Submission.entity_id.is_not(None))).all()
+    return reconcile_entities(session, entity_ids, protector, id_cards)
 
 
-def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], forms: CompiledForms,
-                       protector: Protector) -> int:
+def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protector: Protector,
+                       id_cards: dict[str, str]) -> int:
     ids = sorted(set(entity_ids))
-    # One transaction at a time per entity, in a fixed order (no deadlock): the second of two concurrent pushes
+    if not ids:
+        return 0
+    # One transaction at a time per entity, locked in one order (no deadlock): the second of two concurrent pushes
     # about a household waits, then reads the first one's submission too.
-    for entity_id in ids:
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": str(entity_id)})
+    session.execute(_LOCK, {"keys": [str(i) for i in ids]})
     rows = session.execute(
-        select(Submission.entity_id, Submission.subject_type, Submission.area_code, Submission.form_id,
-               Submission.form_version, Submission.device_id, Submission.payload)
+        select(Submission.entity_id, Submission.uuid, Submission.subject_type, Submission.area_code,
+               Submission.device_id, Submission.base_version, Submission.collected_at, Submission.supersedes,
+               Submission.evidence)
         .where(Submission.entity_id.in_(ids), Submission.state == SubmissionState.accepted)).all()
     by_entity: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in rows:
         by_entity[row.entity_id].append(row)
+    households = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(by_entity)))}
+    writer = _Writer(protector, id_cards)
     for entity_id, evidence_rows in by_entity.items():
-        extracted = [_extract(session, forms, row, protector) for row in evidence_rows]
-        extracted = [e for e in extracted if e is not None]
+        evidence = [_evidence(row) for row in evidence_rows]
         if evidence_rows[0].subject_type == "village":
-            _rebuild_village(session, _latest_area(evidence_rows), extracted)
+            writer.village(_latest_area(evidence_rows), merge(evidence))
         else:
-            _rebuild_household(session, entity_id, _latest_area(evidence_rows), extracted, protector)
+            household = households.get(entity_id)
+            baseline = (1, household.registry) if household is not None and household.registry else (0, {})
+            writer.household(entity_id, household, _latest_area(evidence_rows), merge(evidence, baseline=baseline))
+    writer.flush(session)
     return len(by_entity)
 
 
 def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, batch: int = 500,
                 progress: Callable[[int, int], None] | None = None) -> int:
-    """Replays every accepted submission into its entity, as incremental reconciliation did; returns the entities."""
+    """Replays every accepted submission into its entity, as each push did; returns the number of entities.
+
+    The evidence is worked out again from each payload, so a rebuild also takes up a change of that code.
+    """
+    rows = session.execute(select(Submission.uuid, Submission.form_id, Submission.form_version, Submission.payload)
+                           .where(Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted)
+                           .execution_options(yield_per=1000))
+    id_cards: dict[str, str] = {}
+    for row in rows:
+        save_map = forms.save_map(session, row.form_id, row.form_version)
+        values = carried(save_map, row.payload["data"], protector, id_cards) if save_map is not None else None
+        session.execute(Submission.__table__.update().where(Submission.uuid == row.uuid).values(evidence=values))
     ids = session.scalars(select(Submission.entity_id).distinct().where(
         Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted).order_by(Submission.entity_id)).all()
     for start in range(0, len(ids), batch):
-        reconcile_entities(session, ids[start:start + batch], forms, protector)
+        reconcile_entities(session, ids[start:start + batch], protector, id_cards)
         if progress is not None:
             progress(min(start + batch, len(ids)), len(ids))
     return len(ids)
 
 
-def _extract(session: Session, forms: CompiledForms, row: Any, protector: Protector) -> Extracted | None:
-    save_map = forms.save_map(session, row.form_id, row.form_version)
-    return None if save_map is None else extract(save_map, row.payload, row.device_id, protector)
+def _evidence(row: Any) -> Evidence:
+    made_at = row.collected_at.isoformat() if row.collected_at is not None else ""
+    return Evidence(str(row.uuid), row.device_id, row.base_version, made_at, row.evidence or {},
+                    None if row.supersedes is None else str(row.supersedes))
 
 
 def _latest_area(rows: list[Any]) -> str:
     """The area of the evidence of the highest base version (ties: the greatest uuid): where the entity is now."""
-    latest = max(rows, key=lambda row: (row.payload.get("base_version") or 0, row.payload["uuid"]))
-    return latest.area_code
+    return max(rows, key=lambda row: (row.base_version or 0, str(row.uuid))).area_code
 
 
-def _rebuild_household(session: Session, household_id: uuid.UUID, area_code: str, extracted: list[Extracted],
-                       protector: Protector) -> None:
-    household = session.get(Household, household_id)
-    baseline = (1, household.registry) if household is not None and household.registry else (0, {})
-    merged = merge([e.evidence for e in extracted], baseline=baseline)
-    own = {name: value for name, value in merged.state.items() if not name.startswith(MEMBER)}
-    location = own.get("location")
-    values = {
-        "id": household_id, "area_code": household.area_code if household is not None else area_code,
-        "household_no": own.get("national_household_no") or (household.household_no if household is not None else None),
-        "householder_name": own.get("householder_name"),
-        "location": geo.point(location["lat"], location["lon"]) if isinstance(location, dict) else None,
-        # ID numbers never in clear here: the form pre-fills them from the person, not from these properties.
-        "properties": {name: value for name, value in own.items() if not str(value).startswith("hash:")},
-        "version": merged.version,
-    }
-    statement = insert(Household).values(**values)
-    session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
-        name: statement.excluded[name] for name in ("household_no", "householder_name", "location", "properties",
-                                                    "version")}))
-    _rebuild_people(session, household_id, values["area_code"][:6], merged, extracted, protector)
-    _rebuild_history(session, "household", str(household_id), merged)
+class _Writer:
+    """Collects the rows of every rebuilt entity of a batch, then writes each table with one or two statements."""
 
+    def __init__(self, protector: Protector, id_cards: dict[str, str]):
+        self.protector, self.id_cards = protector, id_cards
+        self.households: list[dict[str, Any]] = []
+        self.people: list[dict[str, Any]] = []
+        self.villages: list[dict[str, Any]] = []
+        self.histories: list[tuple[str, str, Merged]] = []
 
-def _rebuild_people(session: Session, household_id: uuid.UUID, county_code: str, merged: Merged,
-                    extracted: list[Extracted], protector: Protector) -> None:
-    people: dict[str, dict[str, Any]] = defaultdict(dict)
-    for name, value in merged.state.items():
-        if name.startswith(MEMBER):
-            key, _, prop = name[len(MEMBER):].partition("/")
-            people[key][prop] = value
-    clear = {token: plain for e in extracted for token, plain in e.id_cards.items()}
-    rows = []
-    for key, props in sorted(people.items()):
-        person_id = uuid.uuid5(household_id, key)
-        token = props.get(ID_CARD)
-        rows.append({
-            "id": person_id, "household_id": household_id, "county_code": county_code, "person_key": key,
-            "name": props.get("name") or "", "sex": props.get("sex"), "birth_date": _date(props.get("birth_date")),
-            "relation_to_head": props.get("relation_to_head"),
-            "properties": {p: v for p, v in props.items() if p not in PERSON_COLUMNS and p != ID_CARD},
-            "id_card_hash": bytes.fromhex(token[5:]) if token else None,
-            "id_card_encrypted": protector.encrypt(clear[token], person_id.bytes) if token in clear else None,
+    def household(self, household_id: uuid.UUID, existing: Household | None, area_code: str, merged: Merged) -> None:
+        own = {name: value for name, value in merged.state.items() if not name.startswith(MEMBER)}
+        location = own.get("location")
+        area_code = existing.area_code if existing is not None else area_code
+        self.households.append({
+            "id": household_id, "area_code": area_code,
+            "household_no": own.get("national_household_no") or (existing.household_no if existing is not None else None),
+            "householder_name": own.get("householder_name"),
+            "location": geo.point(location["lat"], location["lon"]) if isinstance(location, dict) else None,
+            # ID numbers never in clear here: forms pre-fill them from the person, not from these properties.
+            "properties": {name: value for name, value in own.items() if not str(value).startswith("hash:")},
+            "version": merged.version,
         })
-    if not rows:
-        return
-    statement = insert(Person).values(rows)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["household_id", "person_key"],
-        set_={name: statement.excluded[name] for name in (*PERSON_COLUMNS, "properties", "id_card_hash",
-                                                          "id_card_encrypted")}))
+        self._people(household_id, area_code[:6], merged)
+        self.histories.append(("household", str(household_id), merged))
 
+    def village(self, area_code: str, merged: Merged) -> None:
+        self.villages.append({"area_code": area_code, "properties": merged.state, "version": merged.version})
+        self.histories.append(("village", area_code, merged))
 
-def _rebuild_village(session: Session, area_code: str, extracted: list[Extracted]) -> None:
-    merged = merge([e.evidence for e in extracted])
-    statement = insert(Village).values(area_code=area_code, properties=merged.state, version=merged.version)
-    session.execute(statement.on_conflict_do_update(index_elements=["area_code"], set_={
-        "properties": statement.excluded.properties, "version": statement.excluded.version, "updated_at": func.now()}))
-    _rebuild_history(session, "village", area_code, merged)
+    def _people(self, household_id: uuid.UUID, county_code: str, merged: Merged) -> None:
+        people: dict[str, dict[str, Any]] = defaultdict(dict)
+        for name, value in merged.state.items():
+            if name.startswith(MEMBER):
+                key, _, prop = name[len(MEMBER):].partition("/")
+                people[key][prop] = value
+        for key, props in sorted(people.items()):
+            person_id = uuid.uuid5(household_id, key)
+            token = props.get(ID_CARD)
+            clear = self.id_cards.get(token) if token else None
+            self.people.append({
+                "id": person_id, "household_id": household_id, "county_code": county_code, "person_key": key,
+                "name": props.get("name") or "", "sex": props.get("sex"), "birth_date": _date(props.get("birth_date")),
+                "relation_to_head": props.get("relation_to_head"),
+                "properties": {p: v for p, v in props.items() if p not in PERSON_COLUMNS and p != ID_CARD},
+                "id_card_hash": bytes.fromhex(token[5:]) if token else None,
+                "id_card_encrypted": self.protector.encrypt(clear, person_id.bytes) if clear else None,
+            })
 
+    def flush(self, session: Session) -> None:
+        # Core statements run with a list of rows: compiled once, sent as one pipelined batch (executemany).
+        if self.households:
+            statement = insert(Household.__table__)
+            session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
+                name: statement.excluded[name] for name in ("household_no", "householder_name", "location", "properties",
+                                                            "version")}), self.households)
+        if self.people:
+            statement = insert(Person.__table__)
+            excluded = statement.excluded
+            session.execute(statement.on_conflict_do_update(index_elements=["household_id", "person_key"], set_={
+                **{name: excluded[name] for name in (*PERSON_COLUMNS, "properties", "id_card_hash")},
+                # A replay without the clear text at hand keeps what was encrypted when the number arrived.
+                "id_card_encrypted": func.coalesce(excluded.id_card_encrypted, Person.__table__.c.id_card_encrypted)}),
+                self.people)
+        if self.villages:
+            statement = insert(Village.__table__)
+            session.execute(statement.on_conflict_do_update(index_elements=["area_code"], set_={
+                "properties": statement.excluded.properties, "version": statement.excluded.version,
+                "updated_at": func.now()}), self.villages)
+        self._history(session)
 
-def _rebuild_history(session: Session, entity_type: str, entity_id: str, merged: Merged) -> None:
-    session.execute(delete(EntityVersion).where(EntityVersion.entity_type == entity_type,
-                                                EntityVersion.entity_id == entity_id))
-    session.execute(delete(EntityConflict).where(EntityConflict.entity_type == entity_type,
-                                                 EntityConflict.entity_id == entity_id))
-    if merged.versions:
-        session.execute(insert(EntityVersion), [
-            {"entity_type": entity_type, "entity_id": entity_id, "version": version.number,
-             "submission_uuids": list(version.uuids), "changes": {k: list(v) for k, v in version.changes.items()}}
-            for version in merged.versions])
-    if merged.conflicts:
-        session.execute(insert(EntityConflict), [
-            {"entity_type": entity_type, "entity_id": entity_id, "property": conflict.property,
-             "base_version": conflict.generation, "base_value": conflict.base_value, "resolved": conflict.resolved,
-             "candidates": [{"device_id": c.device_id, "value": c.value, "uuid": c.uuid} for c in conflict.candidates]}
-            for conflict in merged.conflicts])
+    def _history(self, session: Session) -> None:
+        if not self.histories:
+            return
+        keys = [(entity_type, entity_id) for entity_type, entity_id, _ in self.histories]
+        for model in (EntityVersion, EntityConflict):
+            session.execute(delete(model).where(tuple_(model.entity_type, model.entity_id).in_(keys)))
+        versions = [{"entity_type": t, "entity_id": i, "version": v.number, "submission_uuids": list(v.uuids),
+                     "changes": v.changes}  # (before, after) pairs: JSON arrays
+                    for t, i, merged in self.histories for v in merged.versions]
+        conflicts = [{"entity_type": t, "entity_id": i, "property": c.property, "base_version": c.generation,
+                      "base_value": c.base_value, "resolved": c.resolved,
+                      "candidates": [{"device_id": x.device_id, "value": x.value, "uuid": x.uuid} for x in c.candidates]}
+                     for t, i, merged in self.histories for c in merged.conflicts]
+        if versions:
+            session.execute(insert(EntityVersion.__table__), versions)
+        if conflicts:
+            session.execute(insert(EntityConflict.__table__), conflicts)
 
 
 def _date(value: Any) -> date | None:

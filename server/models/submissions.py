@@ -33,6 +33,7 @@ class Submission(Base):
     subject_id: Mapped[uuid.UUID | None] = mapped_column()
     # The entity it is evidence about: subject.id, or one made from the submission for a new subject (sync.evidence).
     entity_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # the properties it carries (sync.evidence)
     area_code: Mapped[str | None] = mapped_column(String(15))
     county_code: Mapped[str | None] = mapped_column(String(6), Computed("left(area_code, 6)"))
     base_version: Mapped[int | None] = mapped_column()

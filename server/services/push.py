@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,9 +31,9 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     """
     received_at = datetime.now(UTC)
     submitter = Submitter(principal.user_id, principal.scope, principal.token_id)
-    results = ingest(session, submitter, batch, COMPILED_FORMS, received_at)
-    accepted = [uuid.UUID(r.uuid) for r in results if r.status == "accepted" and r.uuid is not None]
-    reconcile_submissions(session, accepted, COMPILED_FORMS, protector)
+    ingested = ingest(session, submitter, batch, COMPILED_FORMS, received_at, protector)
+    reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
+    results = ingested.results
     for result in results:
         if result.status == "conflict" or any(e["code"] == "out_of_scope" for e in result.errors):
             audit.record(

@@ -68,6 +68,7 @@ def upgrade():
 
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.add_column(sa.Column('entity_id', sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column('evidence', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
         batch_op.create_index(batch_op.f('ix_submission_entity_id'), ['entity_id'], unique=False)
 
 
@@ -75,6 +76,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_submission_entity_id'))
+        batch_op.drop_column('evidence')
         batch_op.drop_column('entity_id')
 
     with op.batch_alter_table('person', schema=None) as batch_op:
