@@ -95,6 +95,8 @@ class CompiledForm:
         levels = levels_of(document)
         self._top = self._compile_level(levels[None], levels)
         self._calculations = self._compile_calculations(levels)
+        self._risk_flags = [(flag["code"], _safe(rules.compile_rule(flag["when"])))
+                            for flag in document.get("rules", {}).get("risk_flags", [])]
         self._compute: Callable[[dict[str, Any]], dict[str, Any]] = self._computed_by_interpreter
         self._check_top: level_codegen.LevelCheck = partial(self._check_level, self._top)
         if generated:
@@ -107,6 +109,11 @@ class CompiledForm:
         errors: list[FieldError] = []
         self._check_top(self._compute(data), data, "", errors)
         return errors
+
+    def risk_flags(self, data: dict[str, Any]) -> list[str]:
+        """The codes of the form's risk flags that hold for valid data, over the server's own calculations."""
+        top = self._compute(data)
+        return [code for code, when in self._risk_flags if rules.truthy(when(top))]
 
     def computed(self, data: dict[str, Any]) -> dict[str, Any]:
         """The data with every calculation done by the server, in dependency order."""

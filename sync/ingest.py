@@ -198,6 +198,8 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         "entity_id": None if errors else entity_id(subject.get("type"), parse_uuid(subject.get("id")), _area_code(item),
                                                    submission_uuid, parse_uuid(item.get("supersedes"))),
         "evidence": None if errors else _evidence(context, item),
+        "risk_flags": None if errors else context.forms.get(context.session, item["form_id"],
+                                                            item["form_version"]).risk_flags(item["data"]),
         "base_version": item.get("base_version") if type(item.get("base_version")) is int else None,
         "supersedes": parse_uuid(item.get("supersedes")),
         "user_id": context.submitter.user_id, "device_id": context.device_id, "token_id": context.submitter.token_id,

@@ -56,7 +56,7 @@ def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protec
     rows = session.execute(
         select(Submission.entity_id, Submission.uuid, Submission.subject_type, Submission.area_code,
                Submission.device_id, Submission.base_version, Submission.collected_at, Submission.supersedes,
-               Submission.evidence)
+               Submission.evidence, Submission.risk_flags)
         .where(Submission.entity_id.in_(ids), Submission.state == SubmissionState.accepted)).all()
     by_entity: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in rows:
@@ -70,7 +70,8 @@ def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protec
         else:
             household = households.get(entity_id)
             baseline = (1, household.registry) if household is not None and household.registry else (0, {})
-            writer.household(entity_id, household, _latest_area(evidence_rows), merge(evidence, baseline=baseline))
+            merged = merge(evidence, baseline=baseline)
+            writer.household(entity_id, household, _latest_area(evidence_rows), merged, _risk_flags(evidence_rows, merged))
     writer.flush(session)
     return len(by_entity)
 
@@ -104,6 +105,12 @@ def _evidence(row: Any) -> Evidence:
                     None if row.supersedes is None else str(row.supersedes))
 
 
+def _risk_flags(rows: list[Any], merged: Merged) -> list[str]:
+    """The risk flags that held in the visits that made the current version: the household as last seen."""
+    latest = set(merged.versions[-1].uuids) if merged.versions else set()
+    return sorted({flag for row in rows if str(row.uuid) in latest for flag in row.risk_flags or ()})
+
+
 def _latest_area(rows: list[Any]) -> str:
     """The area of the evidence of the highest base version (ties: the greatest uuid): where the entity is now."""
     return max(rows, key=lambda row: (row.base_version or 0, str(row.uuid))).area_code
@@ -119,7 +126,8 @@ class _Writer:
         self.villages: list[dict[str, Any]] = []
         self.histories: list[tuple[str, str, Merged]] = []
 
-    def household(self, household_id: uuid.UUID, existing: Household | None, area_code: str, merged: Merged) -> None:
+    def household(self, household_id: uuid.UUID, existing: Household | None, area_code: str, merged: Merged,
+                  risk_flags: list[str]) -> None:
         own = {name: value for name, value in merged.state.items() if not name.startswith(MEMBER)}
         location = own.get("location")
         area_code = existing.area_code if existing is not None else area_code
@@ -130,7 +138,7 @@ class _Writer:
             "location": geo.point(location["lat"], location["lon"]) if isinstance(location, dict) else None,
             # ID numbers never in clear here: forms pre-fill them from the person, not from these properties.
             "properties": {name: value for name, value in own.items() if not str(value).startswith("hash:")},
-            "version": merged.version,
+            "version": merged.version, "risk_flags": risk_flags,
         })
         self._people(household_id, area_code[:6], merged)
         self.histories.append(("household", str(household_id), merged))
@@ -164,7 +172,7 @@ class _Writer:
             statement = insert(Household.__table__)
             session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
                 name: statement.excluded[name] for name in ("household_no", "householder_name", "location", "properties",
-                                                            "version")}), self.households)
+                                                            "version", "risk_flags")}), self.households)
         if self.people:
             statement = insert(Person.__table__)
             excluded = statement.excluded

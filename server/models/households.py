@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import Computed, Date, DateTime, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, created_at, uuid_pk
@@ -29,6 +29,8 @@ class Household(Base):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     # The record as imported (registry, demo), version 1 of its state; visits build on it, rebuilds start from it.
     registry: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The form's risk flags that held in the visits of the current version (domain.md 3.15), for supervisors.
+    risk_flags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default="{}")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import BigInteger, CheckConstraint, Computed, DateTime, ForeignKey, Index, String, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, enum_type
@@ -34,6 +34,7 @@ class Submission(Base):
     # The entity it is evidence about: subject.id, or one made from the submission for a new subject (sync.evidence).
     entity_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # the properties it carries (sync.evidence)
+    risk_flags: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))  # the form's risk rules that hold
     area_code: Mapped[str | None] = mapped_column(String(15))
     county_code: Mapped[str | None] = mapped_column(String(6), Computed("left(area_code, 6)"))
     base_version: Mapped[int | None] = mapped_column()

@@ -161,3 +161,12 @@ def _snapshot(db_session, household_id, with_uuids: bool = True) -> tuple:
             [(v.version, v.submission_uuids if with_uuids else len(v.submission_uuids), v.changes) for v in versions],
             [(c.property, c.base_version, sorted((x["device_id"], x["value"]) for x in c.candidates)
               + ([sorted(x["uuid"] for x in c.candidates)] if with_uuids else [])) for c in conflicts])
+
+
+def test_the_forms_risk_flags_that_hold_in_the_latest_visit_are_on_the_household(client, db_session, auth):
+    first = item()  # income per head 5,000 under the 6,000 line, a child out of school, a grade C house
+    push(client, auth, first)
+    household = household_of(db_session, first)
+    assert household.risk_flags == ["child_out_of_school", "house_unsafe", "income_below_monitoring_line"]
+    push(client, auth, revisit(household.id, 1, income_wage=20000, housing_grade="B"))
+    assert household_of(db_session, first).risk_flags == ["child_out_of_school"]

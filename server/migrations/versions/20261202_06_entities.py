@@ -58,6 +58,7 @@ def upgrade():
         batch_op.drop_constraint(batch_op.f('uq_household_area_code_household_no'), type_='unique')
         batch_op.create_index('ix_household_area_code_household_no', ['area_code', 'household_no'], unique=False)
         batch_op.add_column(sa.Column('registry', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
+        batch_op.add_column(sa.Column('risk_flags', postgresql.ARRAY(sa.String(length=64)), server_default='{}', nullable=False))
 
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.add_column(sa.Column('person_key', sa.String(length=200), nullable=True))
@@ -69,6 +70,7 @@ def upgrade():
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.add_column(sa.Column('entity_id', sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column('evidence', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
+        batch_op.add_column(sa.Column('risk_flags', postgresql.ARRAY(sa.String(length=64)), nullable=True))
         batch_op.create_index(batch_op.f('ix_submission_entity_id'), ['entity_id'], unique=False)
 
 
@@ -76,6 +78,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_submission_entity_id'))
+        batch_op.drop_column('risk_flags')
         batch_op.drop_column('evidence')
         batch_op.drop_column('entity_id')
 
@@ -87,6 +90,7 @@ def downgrade():
         batch_op.drop_column('person_key')
 
     with op.batch_alter_table('household', schema=None) as batch_op:
+        batch_op.drop_column('risk_flags')
         batch_op.drop_column('registry')
         batch_op.drop_index('ix_household_area_code_household_no')
         batch_op.create_unique_constraint(batch_op.f('uq_household_area_code_household_no'), ['area_code', 'household_no'], postgresql_nulls_not_distinct=False)
