@@ -14,6 +14,7 @@ from server.bodies import GzipRequests, StrictJSONProvider
 from server.extensions import api, csrf, db, migrate
 from server.web import blueprint as web_blueprint
 from sync.blobs import FileBlobStore
+from sync.flags import Limits
 from sync.pii import Protector
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,6 +28,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     attachment_dir = app.config["ATTACHMENT_DIR"] or str(Path(app.instance_path) / "attachments")
     app.extensions["blob_store"] = FileBlobStore(Path(attachment_dir))
     app.extensions["pii"] = Protector.from_base64(app.config["PII_KEY"])
+    app.extensions["check_limits"] = Limits(app.config["GPS_VILLAGE_DISTANCE_M"], app.config["GPS_MOVED_DISTANCE_M"],
+                                            app.config["GPS_MAX_ACCURACY_M"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)

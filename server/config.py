@@ -24,10 +24,16 @@ DEFAULTS: dict[str, Any] = {
     "DB_POOL_SIZE": 5,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For is believed
     "ATTACHMENT_DIR": "",  # where attachment files are kept; empty: the app's instance folder
+    "GPS_VILLAGE_DISTANCE_M": 2000,  # a visit this far outside its village's boundary is flagged
+    "GPS_MOVED_DISTANCE_M": 200,  # a household this far from its known position is flagged
+    "GPS_MAX_ACCURACY_M": 50,  # a fix less precise than this is flagged
     "PII_KEY": DEV_PII_KEY,  # base64 of 32 random bytes: encrypts ID-card numbers; keep it outside the database
 }
 
 _INTEGERS = {
+    "GPS_VILLAGE_DISTANCE_M",
+    "GPS_MOVED_DISTANCE_M",
+    "GPS_MAX_ACCURACY_M",
     "MAX_CONTENT_LENGTH",
     "LOGIN_WINDOW_SECONDS",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT",

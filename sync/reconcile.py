@@ -33,16 +33,17 @@ _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest
 
 
 def reconcile_submissions(session: Session, submission_uuids: list[uuid.UUID], protector: Protector,
-                          id_cards: dict[str, str]) -> int:
-    """Rebuilds every entity these submissions are about; returns how many entities.
+                          id_cards: dict[str, str]) -> list[uuid.UUID]:
+    """Rebuilds every entity these submissions are about; returns their ids.
 
     id_cards: clear text of the ID tokens these submissions brought, for the encrypted column.
     """
     if not submission_uuids:
-        return 0
-    entity_ids = session.scalars(select(Submission.entity_id).distinct().where(
-        Submission.uuid.in_(submission_uuids), Submission.entity_id.is_not(None))).all()
-    return reconcile_entities(session, entity_ids, protector, id_cards)
+        return []
+    entity_ids = list(session.scalars(select(Submission.entity_id).distinct().where(
+        Submission.uuid.in_(submission_uuids), Submission.entity_id.is_not(None))))
+    reconcile_entities(session, entity_ids, protector, id_cards)
+    return entity_ids
 
 
 def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protector: Protector,

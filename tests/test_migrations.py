@@ -12,7 +12,7 @@ from server.extensions import db
 OUR_TABLES = {
     "alembic_version", "area", "app_user", "user_area", "device_token", "audit_log", "household", "person", "form_version",
     "submission", "submission_conflict", "attachment",
-    "assignment", "submission_review", "sync_change", "entity_version", "entity_conflict", "village",
+    "assignment", "submission_review", "sync_change", "entity_version", "entity_conflict", "village", "flag",
 }
 
 

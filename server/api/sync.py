@@ -28,7 +28,7 @@ def push_submissions():
     body = request.get_json()
     with unit_of_work():
         server_time, results = push.push(db.session, current_principal(), body, request.remote_addr,
-                                         current_app.extensions["pii"])
+                                         current_app.extensions["pii"], current_app.extensions["check_limits"])
     return {"server_time": server_time, "results": [result.as_dict() for result in results]}
 
 

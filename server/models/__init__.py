@@ -6,6 +6,7 @@ from server.models.attachments import Attachment
 from server.models.audit import AuditEntry, AuditOutcome
 from server.models.base import Base
 from server.models.changes import SyncChange, Xid8
+from server.models.flags import Flag
 from server.models.forms import FormVersion
 from server.models.history import EntityConflict, EntityVersion
 from server.models.households import Household, Person
@@ -26,6 +27,7 @@ __all__ = [
     "DeviceToken",
     "EntityConflict",
     "EntityVersion",
+    "Flag",
     "FormVersion",
     "Household",
     "Person",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from server.models import AuditOutcome
 from server.services import audit
 from server.services.auth import Principal
+from sync import flags
 from sync.compiled_forms import CompiledForms
 from sync.ingest import ItemResult, Submitter, ingest
 from sync.pii import Protector
@@ -19,8 +20,8 @@ from sync.reconcile import reconcile_submissions
 COMPILED_FORMS = CompiledForms()
 
 
-def push(session: Session, principal: Principal, batch: Any, address: str | None,
-         protector: Protector) -> tuple[datetime, list[ItemResult]]:
+def push(session: Session, principal: Principal, batch: Any, address: str | None, protector: Protector,
+         limits: flags.Limits) -> tuple[datetime, list[ItemResult]]:
     """The server's receipt time and one result per submission; the caller commits, then answers.
 
     Accepted submissions are reconciled into their households and villages in the same transaction, so what a
@@ -32,7 +33,9 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     received_at = datetime.now(UTC)
     submitter = Submitter(principal.user_id, principal.scope, principal.token_id)
     ingested = ingest(session, submitter, batch, COMPILED_FORMS, received_at, protector)
-    reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
+    flags.check_submissions(session, ingested.accepted, limits)  # before households move to their new positions
+    reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
+    flags.check_duplicates(session, reconciled)
     results = ingested.results
     for result in results:
         if result.status == "conflict" or any(e["code"] == "out_of_scope" for e in result.errors):

@@ -17,6 +17,19 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('flag',
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('submission_uuid', sa.Uuid(), nullable=True),
+    sa.Column('entity_type', sa.String(length=20), nullable=True),
+    sa.Column('entity_id', sa.String(length=40), nullable=True),
+    sa.Column('details', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('raised_at', sa.DateTime(timezone=True), server_default=sa.text('clock_timestamp()'), nullable=False),
+    sa.ForeignKeyConstraint(['submission_uuid'], ['submission.uuid'], name=op.f('fk_flag_submission_uuid_submission')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flag'))
+    )
+    op.create_index('ix_flag_entity', 'flag', ['entity_type', 'entity_id'], unique=False)
+    op.create_index(op.f('ix_flag_submission_uuid'), 'flag', ['submission_uuid'], unique=False)
     op.create_table('entity_conflict',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('entity_type', sa.String(length=20), nullable=False),
@@ -76,6 +89,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('flag')
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_submission_entity_id'))
         batch_op.drop_column('risk_flags')
