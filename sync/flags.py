@@ -24,7 +24,8 @@ class Limits:
 
 # (0,0) and about 100 m around it is "null island": a phone that had no fix and sent zeros.
 _SUBMISSION_CHECKS = text("""
-WITH s AS (SELECT * FROM submission WHERE uuid = ANY(CAST(:uuids AS uuid[])) AND state = 'accepted')
+WITH s AS (SELECT uuid, subject_type, subject_id, entity_id, area_code, location, gps_accuracy_m, clock_skew_seconds
+           FROM submission WHERE uuid = ANY(CAST(:uuids AS uuid[])) AND state = 'accepted')
 INSERT INTO flag (code, submission_uuid, entity_type, entity_id, details)
 SELECT 'gps_missing', s.uuid, NULL, NULL, '{}'::jsonb FROM s WHERE s.location IS NULL
 UNION ALL
@@ -56,14 +57,15 @@ WHERE s.location IS NOT NULL AND NOT (abs(ST_X(s.location)) < 0.001 AND abs(ST_Y
 # ID hash, may be the same family recorded twice (two devices, or a re-registration).
 _DUPLICATES = text("""
 WITH touched AS (SELECT id, area_code, household_no FROM household WHERE id = ANY(CAST(:ids AS uuid[]))),
-heads AS (SELECT household_id, id_card_hash FROM person WHERE relation_to_head = 'head' AND id_card_hash IS NOT NULL),
 found AS (
     SELECT t.id, other.id AS other_id, 'household_no' AS reason FROM touched AS t
     JOIN household AS other ON other.area_code = t.area_code AND other.household_no = t.household_no AND other.id <> t.id
     UNION
-    SELECT t.id, other_head.household_id, 'head_id_card' FROM touched AS t
-    JOIN heads AS head ON head.household_id = t.id
-    JOIN heads AS other_head ON other_head.id_card_hash = head.id_card_hash AND other_head.household_id <> t.id
+    -- Through the index on id_card_hash: only the touched households' heads are looked up.
+    SELECT t.id, other.id, 'head_id_card' FROM touched AS t
+    JOIN person AS head ON head.household_id = t.id AND head.relation_to_head = 'head' AND head.id_card_hash IS NOT NULL
+    JOIN person AS other_head ON other_head.id_card_hash = head.id_card_hash AND other_head.household_id <> t.id
+                             AND other_head.relation_to_head = 'head'
     JOIN household AS other ON other.id = other_head.household_id AND other.area_code = t.area_code
 )
 INSERT INTO flag (code, entity_type, entity_id, details)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from schemas.form_definition import form_definition_schema
-from server.models import Household, Person
+from server.models import Flag, Household, Person
 from server.services import forms
 from survey_forms import loader
 from sync.evidence import NAMESPACE
@@ -66,3 +66,16 @@ def test_id_numbers_are_stored_encrypted_and_found_again_by_their_keyed_hash(app
     db_session.expire_all()
     assert db_session.get(Household, household_id).version == 2
     assert len(db_session.scalars(select(Person).where(Person.household_id == household_id)).all()) == len(people)
+
+
+def test_a_second_household_whose_head_has_the_same_id_number_is_a_possible_duplicate(client, db_session, auth,
+                                                                                      household_form):
+    data = formfill.fill(household_form, random.Random(12), members=3)  # noqa: S311 - test data
+    first, second = _visit(household_form, data), _visit(household_form, data)  # one family recorded twice
+    answer = client.post("/api/v1/sync/submissions", json=batch([first, second]), headers=auth)
+    assert [r["status"] for r in answer.json["results"]] == ["accepted", "accepted"]
+    flagged = db_session.execute(select(Flag.entity_id, Flag.details["reason"].astext).where(
+        Flag.code == "possible_duplicate_household")).all()
+    households = {str(uuid.uuid5(NAMESPACE, f"household:{sent['uuid']}")) for sent in (first, second)}
+    assert {entity for entity, _ in flagged} == households
+    assert "head_id_card" in {reason for _, reason in flagged}  # (their numbers are the same too)
