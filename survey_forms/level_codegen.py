@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from survey_forms.checks import Check, answered, encodable
 from survey_forms.messages import message
-from survey_forms.rules import truthy
+from survey_forms.rules import operations, truthy
 
 if TYPE_CHECKING:
     from survey_forms.validator import Calculation, CompiledField, CompiledLevel
@@ -251,21 +251,12 @@ def _loops(calculations: list[Calculation], holders: set[str]) -> list[tuple[str
 def _reads_own_row_only(rule: Any, holders: set[str]) -> bool:
     """Whether a rule of a repeat's row surely reads nothing of the other rows: every var names a field, of the row
     or through $root of the top but none of holders; no val, exists, missing or computed name (conservative)."""
-    pending = [rule]
-    while pending:
-        node = pending.pop()
-        if type(node) is list:
-            pending.extend(node)
-        elif type(node) is dict and len(node) == 1:
-            (op, arg), = node.items()
-            if op in ("val", "exists", "missing", "missing_some"):
+    for op, arg in operations(rule):
+        if op in ("val", "exists", "missing", "missing_some"):
+            return False
+        if op == "var":
+            path = arg[0] if type(arg) is list and arg else arg
+            if type(path) is not str or path == "" or path.startswith("$root") and (
+                    path.partition(".")[2].partition(".")[0] in holders or not path.startswith("$root.")):
                 return False
-            if op == "var":
-                path = arg[0] if type(arg) is list and arg else arg
-                if type(path) is not str or path == "" or path.startswith("$root") and (
-                        path.partition(".")[2].partition(".")[0] in holders or not path.startswith("$root.")):
-                    return False
-                pending.extend(arg[1:] if type(arg) is list else [])
-            elif op != "preserve":
-                pending.append(arg)
     return True

@@ -9,8 +9,8 @@ from survey_forms import rules_codegen, rules_data
 from survey_forms.rules_compiler import MAX_DEPTH, OPERATORS, SCALARS, Compiler
 from survey_forms.rules_js import RuleError, RuleSyntaxError, to_text, truthy
 
-__all__ = ["ALLOWED_OPERATORS", "MAX_DEPTH", "RuleError", "RuleSyntaxError", "apply", "compile_rule", "operators_used",
-           "referenced_vars", "truthy"]
+__all__ = ["ALLOWED_OPERATORS", "MAX_DEPTH", "RuleError", "RuleSyntaxError", "apply", "compile_rule", "operations",
+           "operators_used", "referenced_vars", "truthy"]
 
 # The semantics are those of the JSON Logic conformance suites (json-logic/compat-tables, as implemented by
 # json-logic-engine), checked by tests/survey_forms/test_jsonlogic_conformance.py:
@@ -65,7 +65,7 @@ def apply(rule: Any, data: Any = None) -> Any:
     return compile_rule(rule)(data)
 
 
-def _operations(rule: Any):
+def operations(rule: Any):
     """(operator, argument) of every operation in the rule, outside preserve; iterative, so any depth is safe."""
     pending = [rule]
     while pending:
@@ -81,7 +81,7 @@ def _operations(rule: Any):
 
 def _uses_scopes(rule: Any) -> bool:
     """Whether some val or exists may climb scopes ([[n], ...], or a path computed at run time)."""
-    for op, arg in _operations(rule):
+    for op, arg in operations(rule):
         if op in ("val", "exists") and (type(arg) is dict or (type(arg) is list and any(type(k) in (list, dict) for k in arg))):
             return True
     return False
@@ -90,7 +90,7 @@ def _uses_scopes(rule: Any) -> bool:
 def operators_used(rule: Any) -> set[str]:
     """The operators the rule uses (literal data inside preserve is not looked into)."""
     compile_rule(rule, fast=False)  # only to validate it
-    return {op for op, _ in _operations(rule)}
+    return {op for op, _ in operations(rule)}
 
 
 def referenced_vars(rule: Any, include_iterator_scopes: bool = False) -> set[str]:
