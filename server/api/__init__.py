@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from server.api import areas, assignments, attachments, auth, forms, health, sync
+from server.api import areas, assignments, attachments, auth, forms, health, households, sync
 from server.errors import Api
 from server.extensions import csrf
 
-BLUEPRINTS = [health.blp, auth.blp, areas.blp, forms.blp, sync.blp, attachments.blp, assignments.blp]
+BLUEPRINTS = [health.blp, auth.blp, areas.blp, forms.blp, sync.blp, attachments.blp, assignments.blp, households.blp]
 
 
 def register_api(api: Api) -> None:

@@ -10,6 +10,7 @@ from server.models.flags import Flag
 from server.models.forms import FormVersion
 from server.models.history import EntityConflict, EntityVersion
 from server.models.households import Household, Person
+from server.models.monitoring import MonitoringCase, MonitoringEvent, MonitoringState
 from server.models.reviews import ReviewDecision, SubmissionReview
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
@@ -30,6 +31,9 @@ __all__ = [
     "Flag",
     "FormVersion",
     "Household",
+    "MonitoringCase",
+    "MonitoringEvent",
+    "MonitoringState",
     "Person",
     "ReviewDecision",
     "Role",

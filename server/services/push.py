@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from server.models import AuditOutcome
 from server.services import audit
 from server.services.auth import Principal
-from sync import flags
+from sync import flags, monitoring
 from sync.compiled_forms import CompiledForms
 from sync.ingest import ItemResult, Submitter, ingest
 from sync.pii import Protector
@@ -36,6 +36,7 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     flags.check_submissions(session, ingested.accepted, limits)  # before households move to their new positions
     reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
     flags.check_duplicates(session, reconciled)
+    monitoring.open_candidates(session, reconciled)
     results = ingested.results
     for result in results:
         if result.status == "conflict" or any(e["code"] == "out_of_scope" for e in result.errors):

@@ -30,6 +30,30 @@ def upgrade():
     )
     op.create_index('ix_flag_entity', 'flag', ['entity_type', 'entity_id'], unique=False)
     op.create_index(op.f('ix_flag_submission_uuid'), 'flag', ['submission_uuid'], unique=False)
+    op.create_table('monitoring_case',
+    sa.Column('id', sa.Uuid(), server_default=sa.text('gen_random_uuid()'), nullable=False),
+    sa.Column('household_id', sa.Uuid(), nullable=False),
+    sa.Column('state', sa.Enum('candidate', 'identified', 'assisted', 'risk_eliminated', 'dismissed', name='monitoring_state', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), server_default=sa.text('clock_timestamp()'), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_monitoring_case_household_id_household')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_monitoring_case'))
+    )
+    op.create_index(op.f('ix_monitoring_case_household_id'), 'monitoring_case', ['household_id'], unique=False)
+    op.create_table('monitoring_event',
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.Column('case_id', sa.Uuid(), nullable=False),
+    sa.Column('from_state', sa.String(length=32), nullable=True),
+    sa.Column('to_state', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Uuid(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), server_default=sa.text('clock_timestamp()'), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['app_user.id'], name=op.f('fk_monitoring_event_actor_id_app_user')),
+    sa.ForeignKeyConstraint(['case_id'], ['monitoring_case.id'], name=op.f('fk_monitoring_event_case_id_monitoring_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_monitoring_event'))
+    )
+    op.create_index(op.f('ix_monitoring_event_case_id'), 'monitoring_event', ['case_id'], unique=False)
     op.create_table('entity_conflict',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('entity_type', sa.String(length=20), nullable=False),
@@ -89,6 +113,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('monitoring_event')
+    op.drop_table('monitoring_case')
     op.drop_table('flag')
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_submission_entity_id'))

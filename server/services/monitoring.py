@@ -1,0 +1,57 @@
+"""Supervisors move a household's monitoring case, one audited step of the state machine at a time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import AuditOutcome, Household, MonitoringCase, MonitoringEvent, MonitoringState, Role
+from server.services import audit
+from server.services.auth import Principal
+from sync.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sync.monitoring import CATEGORIES, MOVES, OPEN_STATES
+from sync.scope import covers
+
+SUPERVISORS = (Role.supervisor, Role.admin)
+
+
+def move(session: Session, actor: Principal, household_id: uuid.UUID, action: str, category: str | None,
+         comment: str | None) -> MonitoringCase:
+    """Moves the household's open case by `action` (identify, dismiss, assist, eliminate).
+
+    Raises:
+        Forbidden: the actor is not a supervisor or admin.
+        NotFound: no such household in the actor's areas.
+        InvalidInput: an unknown action, or identify without one of the three categories.
+        Conflict: the household has no open case in the state this action moves from.
+    """
+    if actor.role not in SUPERVISORS:
+        raise Forbidden("Only supervisors confirm monitoring decisions; the phone only proposes them.")
+    household = session.get(Household, household_id)
+    if household is None or not covers(actor.scope, household.area_code):
+        raise NotFound(f"No household {household_id} in your areas.")
+    step = MOVES.get(action)
+    if step is None:
+        raise InvalidInput(f"Unknown action {action!r}; one of: {', '.join(MOVES)}.")
+    if step.needs_category and category not in CATEGORIES:
+        raise InvalidInput(f"Identifying needs a category: one of {', '.join(CATEGORIES)}.")
+    case = session.scalar(select(MonitoringCase).where(MonitoringCase.household_id == household_id,
+                                                       MonitoringCase.state.in_(OPEN_STATES)).with_for_update())
+    if case is None or case.state.value != step.from_state:
+        state = case.state.value if case is not None else "no open case"
+        raise Conflict(f"Cannot {action} from {state}: this action moves a {step.from_state} case.")
+    session.add(MonitoringEvent(case_id=case.id, from_state=case.state.value, to_state=step.to_state,
+                                actor_id=actor.user_id, comment=comment))
+    case.state = MonitoringState(step.to_state)
+    if category is not None:
+        case.category = category
+    if step.closes:
+        case.closed_at = datetime.now(UTC)
+    session.flush()
+    audit.record(session, f"monitoring.{action}", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
+                 target=str(household_id), area_code=household.area_code,
+                 details={"case": str(case.id), "to": step.to_state, "category": case.category})
+    return case
