@@ -6,10 +6,10 @@ import random
 import uuid
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from schemas.form_definition import form_definition_schema
-from server.models import Flag, Household, Person
+from server.models import AuditEntry, Flag, Household, Person, Role
 from server.services import forms
 from survey_forms import loader
 from sync.evidence import NAMESPACE
@@ -79,3 +79,31 @@ def test_a_second_household_whose_head_has_the_same_id_number_is_a_possible_dupl
     households = {str(uuid.uuid5(NAMESPACE, f"household:{sent['uuid']}")) for sent in (first, second)}
     assert {entity for entity, _ in flagged} == households
     assert "head_id_card" in {reason for _, reason in flagged}  # (their numbers are the same too)
+
+
+def test_the_household_read_shows_id_numbers_to_supervisors_audited_and_masks_them_for_planners(
+        client, db_session, auth, household_form, make_user, sign_in):
+    data = formfill.fill(household_form, random.Random(13), members=3)  # noqa: S311 - test data
+    first = _visit(household_form, data)
+    assert client.post("/api/v1/sync/submissions", json=batch([first]), headers=auth).json["results"][0][
+        "status"] == "accepted"
+    household_id = uuid.uuid5(NAMESPACE, f"household:{first['uuid']}")
+    ids = sorted(row["id_card_no"] for row in data["members"] if row.get("id_card_no"))
+    make_user("sup_a", Role.supervisor)
+    make_user("plan_a", Role.planner)
+
+    supervisor = client.get(f"/api/v1/households/{household_id}", headers=sign_in("sup_a", device_id="s")["auth"])
+    assert supervisor.status_code == 200, supervisor.json
+    assert sorted(m["id_card_no"] for m in supervisor.json["members"] if m["id_card_no"]) == ids
+    assert supervisor.json["history"][0]["version"] == 1
+    assert db_session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "pii.read", AuditEntry.target == str(household_id))) == 1
+
+    planner = client.get(f"/api/v1/households/{household_id}", headers=sign_in("plan_a", device_id="p")["auth"])
+    body = planner.text
+    assert planner.status_code == 200 and not any(number in body for number in ids)
+    assert all(m["name"] == "***" and m["id_card_no"].endswith(n[-4:])
+               for m, n in zip(sorted(planner.json["members"], key=lambda m: m["id_card_no"][-4:]),
+                               sorted(ids, key=lambda n: n[-4:]), strict=False) if m["id_card_no"])
+    other = client.get(f"/api/v1/households/{uuid.uuid4()}", headers=sign_in("sup_a", device_id="s2")["auth"])
+    assert other.status_code == 404

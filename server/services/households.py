@@ -1,0 +1,112 @@
+"""One household as supervisors see it: state, members, history, open conflicts, flags and monitoring cases.
+
+Personal data (the entity catalogue marks it) is masked for roles without the grant; an unmasked ID number is
+decrypted only for supervisors and admins, and each such read is audited (design.md, reliability P1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import (
+    AuditOutcome,
+    EntityConflict,
+    EntityVersion,
+    Flag,
+    Household,
+    MonitoringCase,
+    MonitoringEvent,
+    Person,
+    Role,
+)
+from server.services import audit
+from server.services.auth import Principal
+from survey_forms.catalogue import load_catalogue
+from sync import geo
+from sync.errors import NotFound
+from sync.pii import Protector, mask_id_card
+from sync.scope import covers
+
+PII_ROLES = (Role.admin, Role.supervisor)
+MASK = "***"
+_CATALOGUE = load_catalogue()
+_PERSONAL = {"household": _CATALOGUE.personal("household"), "person": _CATALOGUE.personal("person")}
+
+
+def household_view(session: Session, viewer: Principal, household_id: uuid.UUID, protector: Protector) -> dict[str, Any]:
+    """Raises:
+    NotFound: no such household in the viewer's areas (the same answer for both).
+    """
+    household = session.get(Household, household_id)
+    if household is None or not covers(viewer.scope, household.area_code):
+        raise NotFound(f"No household {household_id} in your areas.")
+    unmasked = viewer.role in PII_ROLES
+    lat, lon = session.execute(select(*geo.latlon_columns(Household.location)).where(Household.id == household_id)).one()
+    members = session.scalars(select(Person).where(Person.household_id == household_id).order_by(Person.person_key)).all()
+    view = {
+        "id": household.id, "area_code": household.area_code, "household_no": household.household_no,
+        "householder_name": household.householder_name if unmasked else MASK, "location": geo.latlon(lat, lon),
+        "version": household.version, "risk_flags": household.risk_flags,
+        "properties": _masked(household.properties, "household", unmasked),
+        "members": [_member(person, protector, unmasked) for person in members],
+        "history": _history(session, household_id, unmasked),
+        "conflicts": [{"property": c.property, "base_version": c.base_version, "candidates": c.candidates}
+                      for c in session.scalars(select(EntityConflict).where(
+                          EntityConflict.entity_type == "household", EntityConflict.entity_id == str(household_id),
+                          EntityConflict.resolved.is_(False)).order_by(EntityConflict.id))],
+        "flags": [{"code": f.code, "submission_uuid": f.submission_uuid, "details": f.details, "raised_at": f.raised_at}
+                  for f in session.scalars(select(Flag).where(Flag.entity_type == "household",
+                                                              Flag.entity_id == str(household_id)).order_by(Flag.id))],
+        "monitoring": _cases(session, household_id),
+    }
+    if unmasked and any(person.id_card_encrypted for person in members):
+        audit.record(session, "pii.read", AuditOutcome.success, actor_id=viewer.user_id, actor=viewer.username,
+                     target=str(household_id), area_code=household.area_code, details={"what": "id_card_no"})
+    return view
+
+
+def _member(person: Person, protector: Protector, unmasked: bool) -> dict[str, Any]:
+    number = protector.decrypt(person.id_card_encrypted, person.id.bytes) if person.id_card_encrypted else None
+    return {
+        "id": person.id, "name": person.name if unmasked else MASK, "sex": person.sex,
+        "birth_date": person.birth_date if unmasked else None, "relation_to_head": person.relation_to_head,
+        "id_card_no": number if unmasked else mask_id_card(number),
+        "properties": _masked(person.properties, "person", unmasked),
+    }
+
+
+def _history(session: Session, household_id: uuid.UUID, unmasked: bool) -> list[dict[str, Any]]:
+    versions = session.scalars(select(EntityVersion).where(
+        EntityVersion.entity_type == "household", EntityVersion.entity_id == str(household_id))
+        .order_by(EntityVersion.version))
+    return [{"version": v.version, "submission_uuids": v.submission_uuids,
+             "changes": {name: [_shown(name, value, unmasked) for value in change] for name, change in v.changes.items()}}
+            for v in versions]
+
+
+def _shown(name: str, value: Any, unmasked: bool) -> Any:
+    """A value of the history as the viewer may see it; ID numbers there are only ever their keyed hash."""
+    if isinstance(value, str) and value.startswith("hash:"):
+        return "(ID number)"
+    prop = name.rpartition("/")[2]
+    entity = "person" if name.startswith("members/") else "household"
+    return value if unmasked or prop not in _PERSONAL[entity] or value is None else MASK
+
+
+def _masked(properties: dict[str, Any], entity: str, unmasked: bool) -> dict[str, Any]:
+    return {name: value if unmasked or name not in _PERSONAL[entity] else MASK for name, value in properties.items()}
+
+
+def _cases(session: Session, household_id: uuid.UUID) -> list[dict[str, Any]]:
+    cases = session.scalars(select(MonitoringCase).where(MonitoringCase.household_id == household_id)
+                            .order_by(MonitoringCase.opened_at)).all()
+    events = session.scalars(select(MonitoringEvent).where(MonitoringEvent.case_id.in_([c.id for c in cases]))
+                             .order_by(MonitoringEvent.id)).all() if cases else []
+    return [{"id": case.id, "state": case.state.value, "category": case.category, "opened_at": case.opened_at,
+             "closed_at": case.closed_at,
+             "events": [{"from_state": e.from_state, "to_state": e.to_state, "comment": e.comment, "at": e.at}
+                        for e in events if e.case_id == case.id]} for case in cases]
