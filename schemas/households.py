@@ -1,8 +1,9 @@
 """Schemas of a household as supervisors read it: members, history, conflicts, flags and monitoring cases."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from schemas.areas import LatLonSchema
+from schemas.common import PageArgsSchema, PageSchema, digits
 
 
 class MemberSchema(Schema):
@@ -64,3 +65,35 @@ class HouseholdSchema(Schema):
     conflicts = fields.List(fields.Nested(ConflictSchema))
     flags = fields.List(fields.Nested(FlagSchema))
     monitoring = fields.List(fields.Nested(MonitoringCaseViewSchema))
+
+
+class HouseholdListArgsSchema(PageArgsSchema):
+    area_code = fields.String(load_default=None, validate=digits(15), metadata={"description": "this area and below"})
+    flag = fields.String(load_default=None, validate=validate.Length(max=64), metadata={"description": "a risk flag code"})
+    monitoring_state = fields.String(load_default=None, validate=validate.OneOf(["candidate", "identified", "assisted"]))
+    category = fields.String(load_default=None, validate=validate.OneOf(["unstable_tuopin", "marginal", "sudden_hardship"]))
+
+
+class HouseholdSummarySchema(Schema):
+    id = fields.UUID()
+    area_code = fields.String()
+    household_no = fields.String(allow_none=True)
+    householder_name = fields.String(allow_none=True)
+    version = fields.Integer()
+    risk_flags = fields.List(fields.String())
+
+
+class HouseholdPageSchema(PageSchema):
+    households = fields.List(fields.Nested(HouseholdSummarySchema))
+
+
+class VillageSchema(Schema):
+    area_code = fields.String()
+    version = fields.Integer()
+    updated_at = fields.DateTime()
+    properties = fields.Dict()
+    history = fields.List(fields.Nested(VersionSchema))
+
+
+class VillageCodeSchema(Schema):
+    area_code = fields.String(required=True, validate=digits(15))

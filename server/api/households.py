@@ -1,4 +1,4 @@
-"""GET /households/{id} and POST /households/{id}/monitoring: a household as supervisors read it, and its case."""
+"""GET /households, /households/{id}, /villages/{area_code}; POST /households/{id}/monitoring."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ import uuid
 from flask import current_app
 from flask_smorest import Blueprint
 
-from schemas.households import HouseholdSchema
+from schemas.households import (
+    HouseholdListArgsSchema,
+    HouseholdPageSchema,
+    HouseholdSchema,
+    VillageCodeSchema,
+    VillageSchema,
+)
 from schemas.monitoring import HouseholdIdSchema, MonitoringCaseSchema, MonitoringMoveSchema
+from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import Role
@@ -18,8 +25,41 @@ from server.uow import unit_of_work
 blp = Blueprint("households", __name__, url_prefix="/api/v1", description="Households and their monitoring")
 
 
+READERS = (Role.supervisor, Role.admin, Role.planner, Role.enumerator)
+
+
+@blp.route("/households")
+@requires(*READERS)
+@blp.arguments(HouseholdListArgsSchema, location="query")
+@blp.response(200, HouseholdPageSchema)
+def list_households(args):
+    """Households in your scope by id, a keyset page at a time; filter by area, risk flag, monitoring state or category."""
+    page, has_more = households.list_households(
+        db.session, current_principal(), area_code=args["area_code"], flag=args["flag"],
+        monitoring_state=args["monitoring_state"], category=args["category"],
+        after=_after(paging.decode(args["cursor"], str)), limit=args["limit"])
+    return {"households": page, **paging.next_page(str(page[-1]["id"]) if has_more else None)}
+
+
+def _after(position: str | None) -> str | None:
+    try:
+        return None if position is None else str(uuid.UUID(position))
+    except ValueError:
+        raise paging.BadCursor() from None
+
+
+@blp.route("/villages/<area_code>")
+@requires(*READERS)
+@blp.arguments(VillageCodeSchema, location="path", as_kwargs=True)
+@blp.response(200, VillageSchema)
+@blp.alt_response(404, description="No surveyed village of that code in your areas")
+def get_village(area_code: str):
+    """A natural or administrative village's surveyed infrastructure state and its history."""
+    return households.village_view(db.session, current_principal(), area_code)
+
+
 @blp.route("/households/<uuid:household_id>")
-@requires(Role.supervisor, Role.admin, Role.planner, Role.enumerator)
+@requires(*READERS)
 @blp.arguments(HouseholdIdSchema, location="path", as_kwargs=True)
 @blp.response(200, HouseholdSchema)
 @blp.alt_response(404, description="No such household in your areas")

@@ -1,4 +1,4 @@
-"""One household as supervisors see it: state, members, history, open conflicts, flags and monitoring cases.
+"""Households and villages as supervisors read them: state, members, history, open conflicts, flags, monitoring.
 
 Personal data (the entity catalogue marks it) is masked for roles without the grant; an unmasked ID number is
 decrypted only for supervisors and admins, and each such read is audited (design.md, reliability P1).
@@ -22,6 +22,7 @@ from server.models import (
     MonitoringEvent,
     Person,
     Role,
+    Village,
 )
 from server.services import audit
 from server.services.auth import Principal
@@ -29,7 +30,7 @@ from survey_forms.catalogue import load_catalogue
 from sync import geo
 from sync.errors import NotFound
 from sync.pii import Protector, mask_id_card
-from sync.scope import covers
+from sync.scope import covers, in_scope
 
 PII_ROLES = (Role.admin, Role.supervisor)
 MASK = "***"
@@ -110,3 +111,49 @@ def _cases(session: Session, household_id: uuid.UUID) -> list[dict[str, Any]]:
              "closed_at": case.closed_at,
              "events": [{"from_state": e.from_state, "to_state": e.to_state, "comment": e.comment, "at": e.at}
                         for e in events if e.case_id == case.id]} for case in cases]
+
+
+def list_households(session: Session, viewer: Principal, *, area_code: str | None, flag: str | None,
+                    monitoring_state: str | None, category: str | None, after: str | None,
+                    limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """A keyset page of the households in the viewer's scope, by id; returns the page and whether more follow."""
+    query = (select(Household.id, Household.area_code, Household.household_no, Household.householder_name,
+                    Household.version, Household.risk_flags)
+             .where(in_scope(Household.area_code, viewer.scope)).order_by(Household.id).limit(limit + 1))
+    if area_code is not None:
+        query = query.where(Household.area_code.startswith(area_code, autoescape=True))
+    if flag is not None:
+        query = query.where(Household.risk_flags.any(flag))
+    if monitoring_state is not None or category is not None:
+        cases = select(MonitoringCase.household_id).where(MonitoringCase.closed_at.is_(None))
+        if monitoring_state is not None:
+            cases = cases.where(MonitoringCase.state == monitoring_state)
+        if category is not None:
+            cases = cases.where(MonitoringCase.category == category)
+        query = query.where(Household.id.in_(cases))
+    if after is not None:
+        query = query.where(Household.id > uuid.UUID(after))
+    rows = session.execute(query).all()
+    unmasked = viewer.role in PII_ROLES
+    page = [{"id": r.id, "area_code": r.area_code, "household_no": r.household_no,
+             "householder_name": r.householder_name if unmasked else MASK, "version": r.version,
+             "risk_flags": r.risk_flags} for r in rows[:limit]]
+    return page, len(rows) > limit
+
+
+def village_view(session: Session, viewer: Principal, area_code: str) -> dict[str, Any]:
+    """A village's surveyed infrastructure state and its history. Raises NotFound outside the viewer's areas."""
+    village = session.get(Village, area_code)
+    if village is None or not covers(viewer.scope, area_code):
+        raise NotFound(f"No surveyed village {area_code} in your areas.")
+    versions = session.scalars(select(EntityVersion).where(
+        EntityVersion.entity_type == "village", EntityVersion.entity_id == area_code).order_by(EntityVersion.version))
+    unmasked = viewer.role in PII_ROLES
+    personal = _CATALOGUE.personal("village")
+    return {
+        "area_code": area_code, "version": village.version, "updated_at": village.updated_at,
+        "properties": {k: v if unmasked or k not in personal else MASK for k, v in village.properties.items()},
+        "history": [{"version": v.version, "submission_uuids": v.submission_uuids,
+                     "changes": {k: c if unmasked or k not in personal else [MASK, MASK] for k, c in v.changes.items()}}
+                    for v in versions],
+    }
