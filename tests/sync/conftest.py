@@ -48,6 +48,15 @@ def committed_app(empty_database, tmp_path):
         db.engine.dispose()
 
 
+@pytest.fixture
+def people(published, make_user, sign_in):  # noqa: F811 (pytest injects the imported fixtures)
+    """Signed-in headers of an enumerator and a supervisor of 漾濞 (532922), and a supervisor of 剑川 (532931)."""
+    make_user("enum_a")
+    make_user("sup_a", Role.supervisor)
+    make_user("sup_b", Role.supervisor, ("532931",))
+    return {name: sign_in(name, device_id=name)["auth"] for name in ("enum_a", "sup_a", "sup_b")}
+
+
 def bearer(app, username: str) -> dict[str, str]:
     """Authorization headers of a new device token for the user."""
     answer = app.test_client().post("/api/v1/auth/device-tokens", json={

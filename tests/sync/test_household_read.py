@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
-from server.models import Role, Village
+from server.models import Village
 from tests.sync.conftest import batch, item
-
-
-@pytest.fixture
-def people(published, make_user, sign_in):
-    make_user("enum_a")
-    make_user("sup_a", Role.supervisor)
-    make_user("sup_b", Role.supervisor, ("532931",))
-    return {name: sign_in(name, device_id=name)["auth"] for name in ("enum_a", "sup_a", "sup_b")}
 
 
 def test_households_are_listed_in_pages_filtered_and_scoped(client, people):

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from sqlalchemy import select
 
-from server.models import AuditEntry, MonitoringCase, MonitoringEvent, Role
+from server.models import AuditEntry, MonitoringCase, MonitoringEvent
 from sync.evidence import NAMESPACE
 from tests.sync.conftest import batch, item
 
 URL = "/api/v1/sync/submissions"
-
-
-@pytest.fixture
-def people(published, make_user, sign_in):
-    make_user("enum_a")
-    make_user("sup_a", Role.supervisor)
-    make_user("sup_b", Role.supervisor, ("532931",))
-    return {name: sign_in(name, device_id=name)["auth"] for name in ("enum_a", "sup_a", "sup_b")}
 
 
 def visit(client, people, sent) -> uuid.UUID:
