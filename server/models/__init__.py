@@ -8,9 +8,9 @@ from server.models.base import Base
 from server.models.changes import SyncChange, Xid8
 from server.models.flags import Flag
 from server.models.forms import FormVersion
-from server.models.history import EntityConflict, EntityVersion
+from server.models.history import ConflictResolution, EntityConflict, EntityVersion
 from server.models.households import Household, Person
-from server.models.monitoring import MonitoringCase, MonitoringEvent, MonitoringState
+from server.models.monitoring import AssistanceMeasure, MonitoringCase, MonitoringEvent, MonitoringState
 from server.models.reviews import ReviewDecision, SubmissionReview
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
@@ -18,6 +18,7 @@ from server.models.villages import Village
 
 __all__ = [
     "Area",
+    "AssistanceMeasure",
     "AreaLevel",
     "Assignment",
     "AssignmentState",
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEntry",
     "AuditOutcome",
     "Base",
+    "ConflictResolution",
     "DeviceToken",
     "EntityConflict",
     "EntityVersion",

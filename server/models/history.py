@@ -1,10 +1,12 @@
-"""What reconciliation derives besides the current state: each entity's versions, and its open conflicts."""
+"""What reconciliation derives besides the current state: each entity's versions and conflicts, and their resolutions."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,3 +40,18 @@ class EntityConflict(Base):
     resolved: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (Index("ix_entity_conflict_entity", "entity_type", "entity_id"),)
+
+
+class ConflictResolution(Base):
+    """A supervisor's choice for a conflict: evidence the merge applies in that conflict's generation, on every replay."""
+
+    __tablename__ = "conflict_resolution"
+
+    entity_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    property: Mapped[str] = mapped_column(String(200), primary_key=True)
+    base_version: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    resolved_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())

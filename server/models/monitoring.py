@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Numeric, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, enum_type, uuid_pk
@@ -43,3 +44,28 @@ class MonitoringEvent(Base):
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))  # None: opened by the risk rules
     comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
+
+
+class AssistanceMeasure(Base):
+    """One assistance measure (帮扶措施, domain.md 3.14) for a household, on the case open when it was recorded.
+
+    Recorded by a visit (its `measures` repeat: submission and position) or by a supervisor assisting the case.
+    A measure recorded when the household had no open case keeps case_id empty: it is kept, not dropped.
+    """
+
+    __tablename__ = "assistance_measure"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"), index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("monitoring_case.id"), index=True)
+    measure_type: Mapped[str] = mapped_column(String(32))
+    measure_scope: Mapped[str | None] = mapped_column(String(16))  # single, comprehensive
+    measure_date: Mapped[date | None] = mapped_column(Date)
+    amount_yuan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    responsible_person: Mapped[str | None] = mapped_column(String(50))
+    submission_uuid: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("submission.uuid"))
+    position: Mapped[int | None] = mapped_column()  # index in the submission's measures repeat
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
+
+    __table_args__ = (UniqueConstraint("submission_uuid", "position"),)
