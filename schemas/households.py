@@ -24,8 +24,10 @@ class VersionSchema(Schema):
 
 class ConflictSchema(Schema):
     property = fields.String()
-    base_version = fields.Integer()
-    candidates = fields.List(fields.Dict(), metadata={"description": "[{device_id, value, uuid}]"})
+    base_version = fields.Integer(metadata={"description": "the version both devices started from"})
+    base_value = fields.Raw(allow_none=True)
+    candidates = fields.List(fields.Dict(), metadata={
+        "description": "[{device_id, value, uuid}]; resolve by choosing a candidate's uuid, or base"})
 
 
 class FlagSchema(Schema):
@@ -93,6 +95,7 @@ class VillageSchema(Schema):
     updated_at = fields.DateTime()
     properties = fields.Dict()
     history = fields.List(fields.Nested(VersionSchema))
+    conflicts = fields.List(fields.Nested(ConflictSchema))
 
 
 class VillageCodeSchema(Schema):

@@ -51,12 +51,17 @@ def entity_id(subject_type: Any, subject_id: uuid.UUID | None, area_code: str | 
     A correction of a new household's submission (subject.id still null) belongs to the household its original made.
     """
     if subject_type == "village":
-        return uuid.uuid5(NAMESPACE, f"village:{area_code}") if area_code else None
+        return village_id(area_code) if area_code else None
     if subject_type != "household":
         return None
     if subject_id is not None:
         return subject_id
     return uuid.uuid5(NAMESPACE, f"household:{supersedes or submission_uuid}")
+
+
+def village_id(area_code: str) -> uuid.UUID:
+    """A village's id in reconciliation (its submissions' entity_id); versions and conflicts name it by area code."""
+    return uuid.uuid5(NAMESPACE, f"village:{area_code}")
 
 
 def carried(save_map: SaveMap, data: dict[str, Any], protector: Protector,

@@ -18,11 +18,20 @@ from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from server.models import EntityConflict, EntityVersion, Household, Person, Submission, SubmissionState, Village
+from server.models import (
+    ConflictResolution,
+    EntityConflict,
+    EntityVersion,
+    Household,
+    Person,
+    Submission,
+    SubmissionState,
+    Village,
+)
 from sync import geo
 from sync.compiled_forms import CompiledForms
 from sync.evidence import MEMBER, carried
-from sync.merge import Evidence, Merged, merge
+from sync.merge import Evidence, Merged, Resolution, merge
 from sync.pii import Protector
 
 # Person properties that are columns of their own; the rest stay in person.properties.
@@ -63,15 +72,18 @@ def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protec
     for row in rows:
         by_entity[row.entity_id].append(row)
     households = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(by_entity)))}
+    keys = {entity_id: _history_key(entity_id, evidence_rows) for entity_id, evidence_rows in by_entity.items()}
+    resolutions = _resolutions(session, keys.values())
     writer = _Writer(protector, id_cards)
     for entity_id, evidence_rows in by_entity.items():
         evidence = [_evidence(row) for row in evidence_rows]
+        chosen = resolutions.get(keys[entity_id], ())
         if evidence_rows[0].subject_type == "village":
-            writer.village(_latest_area(evidence_rows), merge(evidence))
+            writer.village(_latest_area(evidence_rows), merge(evidence, chosen))
         else:
             household = households.get(entity_id)
             baseline = (1, household.registry) if household is not None and household.registry else (0, {})
-            merged = merge(evidence, baseline=baseline)
+            merged = merge(evidence, chosen, baseline=baseline)
             writer.household(entity_id, household, _latest_area(evidence_rows), merged, _risk_flags(evidence_rows, merged))
     writer.flush(session)
     return len(by_entity)
@@ -104,6 +116,21 @@ def _evidence(row: Any) -> Evidence:
     made_at = row.collected_at.isoformat() if row.collected_at is not None else ""
     return Evidence(str(row.uuid), row.device_id, row.base_version, made_at, row.evidence or {},
                     None if row.supersedes is None else str(row.supersedes))
+
+
+def _history_key(entity_id: uuid.UUID, rows: list[Any]) -> tuple[str, str]:
+    """How versions, conflicts and resolutions name an entity: a household by its id, a village by its area code."""
+    return ("village", _latest_area(rows)) if rows[0].subject_type == "village" else ("household", str(entity_id))
+
+
+def _resolutions(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Resolution]]:
+    """Supervisors' choices, evidence like the submissions: every replay applies them in their generation."""
+    chosen: dict[tuple[str, str], list[Resolution]] = defaultdict(list)
+    rows = session.scalars(select(ConflictResolution).where(
+        tuple_(ConflictResolution.entity_type, ConflictResolution.entity_id).in_(list(keys))))
+    for row in rows:
+        chosen[(row.entity_type, row.entity_id)].append(Resolution(row.property, row.base_version, row.value))
+    return chosen
 
 
 def _risk_flags(rows: list[Any], merged: Merged) -> list[str]:

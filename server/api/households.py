@@ -1,4 +1,4 @@
-"""GET /households, /households/{id}, /villages/{area_code}; POST /households/{id}/monitoring."""
+"""GET /households, /households/{id}, /villages/{area_code}; POST their monitoring moves and conflict resolutions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from flask import current_app
 from flask_smorest import Blueprint
 
+from schemas.conflicts import ResolutionResultSchema, ResolutionSchema
 from schemas.households import (
     HouseholdListArgsSchema,
     HouseholdPageSchema,
@@ -19,7 +20,7 @@ from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import Role
-from server.services import households, monitoring
+from server.services import conflicts, households, monitoring
 from server.uow import unit_of_work
 
 blp = Blueprint("households", __name__, url_prefix="/api/v1", description="Households and their monitoring")
@@ -81,3 +82,31 @@ def move_monitoring_case(args, household_id: uuid.UUID):
     with unit_of_work():
         return monitoring.move(db.session, current_principal(), household_id, args["action"], args["category"],
                                args["comment"])
+
+
+@blp.route("/households/<uuid:household_id>/resolutions", methods=["POST"])
+@requires(Role.supervisor, Role.admin)
+@blp.arguments(HouseholdIdSchema, location="path", as_kwargs=True)
+@blp.arguments(ResolutionSchema)
+@blp.response(200, ResolutionResultSchema)
+@blp.alt_response(404, description="No such household in your areas, or no such conflict")
+def resolve_household_conflict(args, household_id: uuid.UUID):
+    """Resolve one of the household's conflicts: the chosen value applies on this and every later replay."""
+    return _resolve("household", str(household_id), args)
+
+
+@blp.route("/villages/<area_code>/resolutions", methods=["POST"])
+@requires(Role.supervisor, Role.admin)
+@blp.arguments(VillageCodeSchema, location="path", as_kwargs=True)
+@blp.arguments(ResolutionSchema)
+@blp.response(200, ResolutionResultSchema)
+@blp.alt_response(404, description="No surveyed village of that code in your areas, or no such conflict")
+def resolve_village_conflict(args, area_code: str):
+    """Resolve one of the village's conflicts: the chosen value applies on this and every later replay."""
+    return _resolve("village", area_code, args)
+
+
+def _resolve(entity_type: str, key: str, args: dict) -> dict:
+    with unit_of_work():
+        return conflicts.resolve(db.session, current_principal(), entity_type, key, args["property"],
+                                 args["base_version"], args["choice"], args["comment"], current_app.extensions["pii"])

@@ -35,7 +35,7 @@ from sync.scope import covers, in_scope
 PII_ROLES = (Role.admin, Role.supervisor)
 MASK = "***"
 _CATALOGUE = load_catalogue()
-_PERSONAL = {"household": _CATALOGUE.personal("household"), "person": _CATALOGUE.personal("person")}
+_PERSONAL = {entity: _CATALOGUE.personal(entity) for entity in ("household", "person", "village")}
 
 
 def household_view(session: Session, viewer: Principal, household_id: uuid.UUID, protector: Protector) -> dict[str, Any]:
@@ -55,10 +55,7 @@ def household_view(session: Session, viewer: Principal, household_id: uuid.UUID,
         "properties": _masked(household.properties, "household", unmasked),
         "members": [_member(person, protector, unmasked) for person in members],
         "history": _history(session, household_id, unmasked),
-        "conflicts": [{"property": c.property, "base_version": c.base_version, "candidates": c.candidates}
-                      for c in session.scalars(select(EntityConflict).where(
-                          EntityConflict.entity_type == "household", EntityConflict.entity_id == str(household_id),
-                          EntityConflict.resolved.is_(False)).order_by(EntityConflict.id))],
+        "conflicts": _conflicts(session, "household", str(household_id), unmasked),
         "flags": [{"code": f.code, "submission_uuid": f.submission_uuid, "details": f.details, "raised_at": f.raised_at}
                   for f in session.scalars(select(Flag).where(Flag.entity_type == "household",
                                                               Flag.entity_id == str(household_id)).order_by(Flag.id))],
@@ -89,12 +86,24 @@ def _history(session: Session, household_id: uuid.UUID, unmasked: bool) -> list[
             for v in versions]
 
 
-def _shown(name: str, value: Any, unmasked: bool) -> Any:
+def _conflicts(session: Session, entity_type: str, entity_id: str, unmasked: bool) -> list[dict[str, Any]]:
+    """The open conflicts, each resolved by choosing the uuid of a candidate or "base" (server/services/conflicts)."""
+    conflicts = session.scalars(select(EntityConflict).where(
+        EntityConflict.entity_type == entity_type, EntityConflict.entity_id == entity_id,
+        EntityConflict.resolved.is_(False)).order_by(EntityConflict.id))
+    return [{"property": c.property, "base_version": c.base_version,
+             "base_value": _shown(c.property, c.base_value, unmasked, entity_type),
+             "candidates": [{**candidate, "value": _shown(c.property, candidate["value"], unmasked, entity_type)}
+                            for candidate in c.candidates]}
+            for c in conflicts]
+
+
+def _shown(name: str, value: Any, unmasked: bool, entity_type: str = "household") -> Any:
     """A value of the history as the viewer may see it; ID numbers there are only ever their keyed hash."""
     if isinstance(value, str) and value.startswith("hash:"):
         return "(ID number)"
     prop = name.rpartition("/")[2]
-    entity = "person" if name.startswith("members/") else "household"
+    entity = "person" if name.startswith("members/") else entity_type
     return value if unmasked or prop not in _PERSONAL[entity] or value is None else MASK
 
 
@@ -149,11 +158,11 @@ def village_view(session: Session, viewer: Principal, area_code: str) -> dict[st
     versions = session.scalars(select(EntityVersion).where(
         EntityVersion.entity_type == "village", EntityVersion.entity_id == area_code).order_by(EntityVersion.version))
     unmasked = viewer.role in PII_ROLES
-    personal = _CATALOGUE.personal("village")
     return {
         "area_code": area_code, "version": village.version, "updated_at": village.updated_at,
-        "properties": {k: v if unmasked or k not in personal else MASK for k, v in village.properties.items()},
+        "properties": _masked(village.properties, "village", unmasked),
         "history": [{"version": v.version, "submission_uuids": v.submission_uuids,
-                     "changes": {k: c if unmasked or k not in personal else [MASK, MASK] for k, c in v.changes.items()}}
+                     "changes": {k: [_shown(k, value, unmasked, "village") for value in c] for k, c in v.changes.items()}}
                     for v in versions],
+        "conflicts": _conflicts(session, "village", area_code, unmasked),
     }

@@ -1,0 +1,84 @@
+"""Supervisors resolve the conflicts of households and villages: a choice stored as evidence, then the entity rebuilt."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from server.models import AuditOutcome, ConflictResolution, EntityConflict, Household, Role, Village
+from server.services import audit
+from server.services.auth import Principal
+from sync.errors import Forbidden, InvalidInput, NotFound
+from sync.evidence import village_id
+from sync.pii import Protector
+from sync.reconcile import reconcile_entities
+from sync.scope import covers
+
+SUPERVISORS = (Role.supervisor, Role.admin)
+KEEP_BASE = "base"
+
+
+def resolve(session: Session, actor: Principal, entity_type: str, key: str, property_name: str, base_version: int,
+            choice: str, comment: str | None, protector: Protector) -> dict[str, Any]:
+    """Resolves the conflict over `property_name` from `base_version` with `choice`: the uuid of the candidate
+    submission whose value wins, or "base" to keep the value both devices started from.
+
+    The choice is kept as evidence (conflict_resolution), so every later replay and a rebuild apply it too; a second
+    choice for the same conflict replaces the first. A value no device sent cannot be chosen here: a visit that
+    records it is the way to bring a new value, with its GPS and its author.
+
+    Raises:
+        Forbidden: the actor is not a supervisor or admin.
+        NotFound: no such household or village in the actor's areas, or no such conflict.
+        InvalidInput: the choice is neither "base" nor one of the conflict's candidates.
+    """
+    if actor.role not in SUPERVISORS:
+        raise Forbidden("Only supervisors and admins resolve conflicts.")
+    area_code, entity_id = _entity(session, actor, entity_type, key)
+    conflict = session.scalar(select(EntityConflict).where(
+        EntityConflict.entity_type == entity_type, EntityConflict.entity_id == key,
+        EntityConflict.property == property_name, EntityConflict.base_version == base_version))
+    if conflict is None:
+        raise NotFound(f"No conflict over {property_name!r} from version {base_version} on this {entity_type}.")
+    value = _chosen_value(conflict, choice)
+    statement = insert(ConflictResolution).values(
+        entity_type=entity_type, entity_id=key, property=property_name, base_version=base_version, value=value,
+        resolved_by=actor.user_id, comment=comment)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["entity_type", "entity_id", "property", "base_version"],
+        set_={"value": statement.excluded.value, "resolved_by": actor.user_id, "comment": comment}))
+    reconcile_entities(session, [entity_id], protector, {})
+    version = (session.get(Household, entity_id).version if entity_type == "household"
+               else session.get(Village, key).version)
+    audit.record(session, "conflict.resolve", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
+                 target=f"{entity_type}:{key}", area_code=area_code,
+                 details={"property": property_name, "base_version": base_version, "choice": choice})
+    return {"entity_type": entity_type, "entity_id": key, "property": property_name, "base_version": base_version,
+            "choice": choice, "version": version}
+
+
+def _entity(session: Session, actor: Principal, entity_type: str, key: str) -> tuple[str, uuid.UUID]:
+    """The entity's area code and its id in reconciliation; NotFound outside the actor's areas."""
+    if entity_type == "household":
+        household = session.get(Household, uuid.UUID(key))
+        if household is not None and covers(actor.scope, household.area_code):
+            return household.area_code, household.id
+        raise NotFound(f"No household {key} in your areas.")
+    if session.get(Village, key) is not None and covers(actor.scope, key):
+        return key, village_id(key)
+    raise NotFound(f"No surveyed village {key} in your areas.")
+
+
+def _chosen_value(conflict: EntityConflict, choice: str) -> Any:
+    if choice == KEEP_BASE:
+        return conflict.base_value
+    for candidate in conflict.candidates:
+        if candidate["uuid"] == choice:
+            return candidate["value"]
+    uuids = ", ".join(c["uuid"] for c in conflict.candidates)
+    raise InvalidInput(f"Choose {KEEP_BASE!r} or the uuid of one of the candidate submissions: {uuids}.",
+                       details={"candidates": [c["uuid"] for c in conflict.candidates]})
