@@ -44,6 +44,16 @@ class MonitoringEventSchema(Schema):
     at = fields.DateTime()
 
 
+class MeasureViewSchema(Schema):
+    measure_type = fields.String()
+    measure_scope = fields.String(allow_none=True)
+    measure_date = fields.Date(allow_none=True)
+    amount_yuan = fields.Float(allow_none=True)
+    responsible_person = fields.String(allow_none=True)
+    submission_uuid = fields.UUID(allow_none=True, metadata={"description": "the visit that recorded it, if any"})
+    recorded_at = fields.DateTime()
+
+
 class MonitoringCaseViewSchema(Schema):
     id = fields.UUID()
     state = fields.String()
@@ -51,6 +61,7 @@ class MonitoringCaseViewSchema(Schema):
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     events = fields.List(fields.Nested(MonitoringEventSchema))
+    measures = fields.List(fields.Nested(MeasureViewSchema))
 
 
 class HouseholdSchema(Schema):
@@ -67,6 +78,8 @@ class HouseholdSchema(Schema):
     conflicts = fields.List(fields.Nested(ConflictSchema))
     flags = fields.List(fields.Nested(FlagSchema))
     monitoring = fields.List(fields.Nested(MonitoringCaseViewSchema))
+    measures_outside_cases = fields.List(fields.Nested(MeasureViewSchema), metadata={
+        "description": "measures a visit recorded while the household had no open case"})
 
 
 class HouseholdListArgsSchema(PageArgsSchema):

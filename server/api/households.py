@@ -78,10 +78,10 @@ def get_household(household_id: uuid.UUID):
 @blp.alt_response(404, description="No such household in your areas")
 @blp.alt_response(409, description="The open case is not in the state this action moves from")
 def move_monitoring_case(args, household_id: uuid.UUID):
-    """Identify (with a category), dismiss, assist or eliminate: one audited step of the monitoring case."""
+    """Identify (with a category), dismiss, assist (with the measures taken) or eliminate: one audited step of the case."""
     with unit_of_work():
         return monitoring.move(db.session, current_principal(), household_id, args["action"], args["category"],
-                               args["comment"])
+                               args["comment"], args["measures"])
 
 
 @blp.route("/households/<uuid:household_id>/resolutions", methods=["POST"])

@@ -61,7 +61,7 @@ class AssistanceMeasure(Base):
     measure_type: Mapped[str] = mapped_column(String(32))
     measure_scope: Mapped[str | None] = mapped_column(String(16))  # single, comprehensive
     measure_date: Mapped[date | None] = mapped_column(Date)
-    amount_yuan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    amount_yuan: Mapped[Decimal | None] = mapped_column(Numeric)  # unbounded: a phone's number is never refused here
     responsible_person: Mapped[str | None] = mapped_column(String(50))
     submission_uuid: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("submission.uuid"))
     position: Mapped[int | None] = mapped_column()  # index in the submission's measures repeat

@@ -1,4 +1,4 @@
-"""Households and villages as supervisors read them: state, members, history, open conflicts, flags, monitoring.
+"""Households and villages as supervisors read them: state, members, history, conflicts, flags, cases and measures.
 
 Personal data (the entity catalogue marks it) is masked for roles without the grant; an unmasked ID number is
 decrypted only for supervisors and admins, and each such read is audited (design.md, reliability P1).
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import (
+    AssistanceMeasure,
     AuditOutcome,
     EntityConflict,
     EntityVersion,
@@ -48,6 +49,8 @@ def household_view(session: Session, viewer: Principal, household_id: uuid.UUID,
     unmasked = viewer.role in PII_ROLES
     lat, lon = session.execute(select(*geo.latlon_columns(Household.location)).where(Household.id == household_id)).one()
     members = session.scalars(select(Person).where(Person.household_id == household_id).order_by(Person.person_key)).all()
+    measures = session.scalars(select(AssistanceMeasure).where(AssistanceMeasure.household_id == household_id)
+                               .order_by(AssistanceMeasure.measure_date, AssistanceMeasure.id)).all()
     view = {
         "id": household.id, "area_code": household.area_code, "household_no": household.household_no,
         "householder_name": household.householder_name if unmasked else MASK, "location": geo.latlon(lat, lon),
@@ -59,7 +62,8 @@ def household_view(session: Session, viewer: Principal, household_id: uuid.UUID,
         "flags": [{"code": f.code, "submission_uuid": f.submission_uuid, "details": f.details, "raised_at": f.raised_at}
                   for f in session.scalars(select(Flag).where(Flag.entity_type == "household",
                                                               Flag.entity_id == str(household_id)).order_by(Flag.id))],
-        "monitoring": _cases(session, household_id),
+        "monitoring": _cases(session, household_id, measures),
+        "measures_outside_cases": [m for m in measures if m.case_id is None],
     }
     if unmasked and any(person.id_card_encrypted for person in members):
         audit.record(session, "pii.read", AuditOutcome.success, actor_id=viewer.user_id, actor=viewer.username,
@@ -111,7 +115,7 @@ def _masked(properties: dict[str, Any], entity: str, unmasked: bool) -> dict[str
     return {name: value if unmasked or name not in _PERSONAL[entity] else MASK for name, value in properties.items()}
 
 
-def _cases(session: Session, household_id: uuid.UUID) -> list[dict[str, Any]]:
+def _cases(session: Session, household_id: uuid.UUID, measures: list[AssistanceMeasure]) -> list[dict[str, Any]]:
     cases = session.scalars(select(MonitoringCase).where(MonitoringCase.household_id == household_id)
                             .order_by(MonitoringCase.opened_at)).all()
     events = session.scalars(select(MonitoringEvent).where(MonitoringEvent.case_id.in_([c.id for c in cases]))
@@ -119,7 +123,8 @@ def _cases(session: Session, household_id: uuid.UUID) -> list[dict[str, Any]]:
     return [{"id": case.id, "state": case.state.value, "category": case.category, "opened_at": case.opened_at,
              "closed_at": case.closed_at,
              "events": [{"from_state": e.from_state, "to_state": e.to_state, "comment": e.comment, "at": e.at}
-                        for e in events if e.case_id == case.id]} for case in cases]
+                        for e in events if e.case_id == case.id],
+             "measures": [m for m in measures if m.case_id == case.id]} for case in cases]
 
 
 def list_households(session: Session, viewer: Principal, *, area_code: str | None, flag: str | None,

@@ -37,6 +37,7 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
     flags.check_duplicates(session, reconciled)
     monitoring.open_candidates(session, reconciled)
+    monitoring.record_visit_measures(session, ingested.accepted)  # on the case a risk in the same visit opened
     results = ingested.results
     for result in results:
         if result.status == "conflict" or any(e["code"] == "out_of_scope" for e in result.errors):

@@ -36,7 +36,7 @@ def upgrade():
     sa.Column('measure_type', sa.String(length=32), nullable=False),
     sa.Column('measure_scope', sa.String(length=16), nullable=True),
     sa.Column('measure_date', sa.Date(), nullable=True),
-    sa.Column('amount_yuan', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('amount_yuan', sa.Numeric(), nullable=True),
     sa.Column('responsible_person', sa.String(length=50), nullable=True),
     sa.Column('submission_uuid', sa.Uuid(), nullable=True),
     sa.Column('position', sa.Integer(), nullable=True),
