@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from server import jsonb
+
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in production)
 # Development and tests only, refused in production: base64 of 32 bytes ("dev-only pii key, not a secret!").
 DEV_PII_KEY = "ZGV2LW9ubHkgcGlpIGtleSwgbm90IGEgc2VjcmV0ISE="
@@ -92,7 +94,8 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
     values.update(
         SQLALCHEMY_DATABASE_URI=url,
         # hide_parameters keeps submitted values (names, ID numbers) out of logged SQL errors.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": values["DB_POOL_SIZE"], "pool_pre_ping": True, "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": values["DB_POOL_SIZE"], "pool_pre_ping": True, "hide_parameters": True,
+                                   "json_serializer": jsonb.dumps},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,

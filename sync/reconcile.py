@@ -153,6 +153,7 @@ class _Writer:
         self.people: list[dict[str, Any]] = []
         self.villages: list[dict[str, Any]] = []
         self.histories: list[tuple[str, str, Merged]] = []
+        self.new_entities: set[tuple[str, str]] = set()  # no versions or conflicts stored yet: nothing to replace
 
     def household(self, household_id: uuid.UUID, existing: Household | None, area_code: str, merged: Merged,
                   risk_flags: list[str]) -> None:
@@ -170,6 +171,8 @@ class _Writer:
         })
         self._people(household_id, area_code[:6], merged)
         self.histories.append(("household", str(household_id), merged))
+        if existing is None:
+            self.new_entities.add(("household", str(household_id)))
 
     def village(self, area_code: str, merged: Merged) -> None:
         self.villages.append({"area_code": area_code, "properties": merged.state, "version": merged.version})
@@ -219,8 +222,8 @@ class _Writer:
     def _history(self, session: Session) -> None:
         if not self.histories:
             return
-        keys = [(entity_type, entity_id) for entity_type, entity_id, _ in self.histories]
-        for model in (EntityVersion, EntityConflict):
+        keys = [(t, i) for t, i, _ in self.histories if (t, i) not in self.new_entities]
+        for model in (EntityVersion, EntityConflict) if keys else ():
             session.execute(delete(model).where(tuple_(model.entity_type, model.entity_id).in_(keys)))
         versions = [{"entity_type": t, "entity_id": i, "version": v.number, "submission_uuids": list(v.uuids),
                      "changes": v.changes}  # (before, after) pairs: JSON arrays
