@@ -37,6 +37,8 @@ from sync.pii import Protector
 # Person properties that are columns of their own; the rest stay in person.properties.
 PERSON_COLUMNS = ("name", "sex", "birth_date", "relation_to_head")
 ID_CARD = "id_card_no"
+_DROP_PEOPLE = text("DELETE FROM person WHERE household_id = ANY(CAST(:households AS uuid[])) "
+                    "AND id <> ALL(CAST(:people AS uuid[]))")
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key "
              "ORDER BY key")
 
@@ -204,6 +206,10 @@ class _Writer:
             session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
                 name: statement.excluded[name] for name in ("household_no", "householder_name", "location", "properties",
                                                             "version", "risk_flags")}), self.households)
+        known = [uuid.UUID(i) for t, i, _ in self.histories if t == "household" and (t, i) not in self.new_entities]
+        if known:
+            # A member only a superseded visit named (or named otherwise) is no longer in the state: its row goes.
+            session.execute(_DROP_PEOPLE, {"households": known, "people": [p["id"] for p in self.people]})
         if self.people:
             statement = insert(Person.__table__)
             excluded = statement.excluded

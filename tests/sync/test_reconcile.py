@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import uuid
 
@@ -111,6 +112,18 @@ def test_a_correction_replaces_the_visit_it_corrects(client, db_session, auth):
     versions = db_session.scalars(select(EntityVersion.submission_uuids).where(
         EntityVersion.entity_id == str(household.id)).order_by(EntityVersion.version)).all()
     assert versions == [[first["uuid"]], [fixed["uuid"]]]
+
+
+@pytest.mark.parametrize("correction_first", [False, True])
+def test_a_correction_of_a_members_birth_year_leaves_one_person(client, db_session, auth, correction_first):
+    first = item()
+    fixed = copy.deepcopy(first) | {"uuid": str(uuid.uuid4()), "supersedes": first["uuid"]}
+    fixed["data"]["members"][2].update(birth_date="2013-05-01", age_years=13)  # the key is name and birth year
+    for sent in (fixed, first) if correction_first else (first, fixed):
+        assert push(client, auth, sent) == ["accepted"]
+    people = db_session.scalars(select(Person.person_key).where(
+        Person.household_id == household_of(db_session, first).id).order_by(Person.person_key)).all()
+    assert people == ["nb:李秀英|1978", "nb:杨小龙|2013", "nb:杨建华|1975"]
 
 
 def test_the_same_visits_pushed_in_any_order_give_the_same_household(client, db_session, auth):
