@@ -4,7 +4,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 
 from schemas.common import Text
 
-CHANGE_KINDS = ["area", "household", "assignment", "review", "form"]
+CHANGE_KINDS = ["area", "household", "village", "assignment", "review", "form"]
 
 
 class ItemResultSchema(Schema):
@@ -43,9 +43,14 @@ class PullArgsSchema(Schema):
 
 class ChangeSchema(Schema):
     kind = fields.String(validate=validate.OneOf(CHANGE_KINDS))
-    id = fields.String(metadata={"description": "area code, household or assignment id, submission uuid, form_id/version"})
-    version = fields.Integer(metadata={"description": "the entity version of a household; otherwise rises with each change"})
-    data = fields.Dict(allow_none=True, metadata={"description": "the object's latest state (protocol.md); null once gone"})
+    id = fields.String(metadata={
+        "description": "area code, household id, village area code, assignment id, submission uuid, form_id/version"})
+    version = fields.Integer(metadata={
+        "description": "the entity version of a household or village; otherwise rises with each change"})
+    data = fields.Dict(allow_none=True, metadata={"description": (
+        "the object's latest state (protocol.md); null once gone. A household carries `prefill` (its pre-filled "
+        "properties) and `members` ({person_key, pre-filled person properties}, never an ID-card number); a village "
+        "carries area_code, `prefill` (the village forms' pre-filled properties) and version")})
 
 
 class PullResultSchema(Schema):

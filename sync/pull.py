@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, Text, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from server.models import Area, Assignment, FormVersion, Household, SubmissionReview, SyncChange, User, Xid8
-from survey_forms.prefill import prefill_targets
+from server.models import (
+    Area,
+    Assignment,
+    FormVersion,
+    Household,
+    Person,
+    SubmissionReview,
+    SyncChange,
+    User,
+    Village,
+    Xid8,
+)
+from survey_forms.prefill import by_entity, prefill_targets
 from sync import geo
+from sync.evidence import ID_CARD_PROPERTIES
+from sync.reconcile import PERSON_COLUMNS
 from sync.scope import in_scope
 
 Position = tuple[int, int]  # (transaction id, sequence number) of the last change a device has
@@ -87,17 +102,46 @@ def _areas(session: Session, codes: list[str]) -> Rendered:
 
 
 def _households(session: Session, ids: list[str]) -> Rendered:
-    prefilled = _prefilled_household_properties(session)
+    prefilled = _prefilled(session)
+    household_ids = [uuid.UUID(i) for i in ids]
+    members = _members(session, household_ids, prefilled["person"])
     query = select(Household, Household.location.ST_Y().label("lat"), Household.location.ST_X().label("lon")).where(
-        Household.id.in_([uuid.UUID(i) for i in ids]))
+        Household.id.in_(household_ids))
     for household, lat, lon in session.execute(query):
         properties = household.properties or {}
         yield str(household.id), household.version, {
             "id": str(household.id), "area_code": household.area_code, "household_no": household.household_no,
             "householder_name": household.householder_name, "location": geo.latlon(lat, lon),
             "monitoring_category": properties.get("monitoring_category"),
-            "prefill": {name: properties[name] for name in sorted(prefilled) if name in properties},
+            "prefill": _only(properties, prefilled["household"]),
+            "members": members.get(household.id, []),
             "version": household.version,
+        }
+
+
+def _members(session: Session, household_ids: list[uuid.UUID],
+             prefilled: frozenset[str]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The people of these households with their pre-filled values, in one query for the whole page.
+
+    Each carries its person_key, so the device lines up its members repeat with the people the server knows.
+    """
+    people: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    columns = [getattr(Person, name) for name in PERSON_COLUMNS]
+    query = (select(Person.household_id, Person.person_key, Person.properties, *columns)
+             .where(Person.household_id.in_(household_ids)).order_by(Person.household_id, Person.person_key))
+    for household_id, person_key, properties, *values in session.execute(query):
+        state = dict(properties or {})
+        state.update((name, _json(value)) for name, value in zip(PERSON_COLUMNS, values, strict=True) if value is not None)
+        people[household_id].append({"person_key": person_key, **_only(state, prefilled)})
+    return people
+
+
+def _villages(session: Session, codes: list[str]) -> Rendered:
+    prefilled = _prefilled(session)["village"]
+    for village in session.scalars(select(Village).where(Village.area_code.in_(codes))):
+        yield village.area_code, village.version, {
+            "area_code": village.area_code, "prefill": _only(village.properties or {}, prefilled),
+            "version": village.version,
         }
 
 
@@ -134,17 +178,33 @@ def _forms(session: Session, ids: list[str]) -> Rendered:
         }
 
 
-RENDERERS = {"area": _areas, "household": _households, "assignment": _assignments, "review": _reviews, "form": _forms}
+RENDERERS = {"area": _areas, "household": _households, "village": _villages, "assignment": _assignments, "review": _reviews,
+             "form": _forms}
 
-_PREFILL_CACHE: dict[frozenset[tuple[str, int]], frozenset[str]] = {}
+# ID-card numbers go to no device, not even masked. protocol.md sends "the current values of the fields that forms
+# pre-fill" and says nothing more of ID numbers; design.md masks them in API responses for roles without the grant,
+# and the phone that pulls is an enumerator's, a role without it (server/services/households.py grants supervisors
+# and admins). A masked number would not serve the phone either: pre-filled into a field whose pattern is 18 digits,
+# it could only make the visit invalid. The device lines members up by person_key instead.
+WITHHELD = frozenset(ID_CARD_PROPERTIES)
+_PREFILL_CACHE: dict[frozenset[tuple[str, int]], defaultdict[str, frozenset[str]]] = {}
 
 
-def _prefilled_household_properties(session: Session) -> frozenset[str]:
-    """Household properties some published form pre-fills; worked out again only when a version is published."""
+def _prefilled(session: Session) -> defaultdict[str, frozenset[str]]:
+    """Per entity, the properties some published form pre-fills; worked out again only when a version is published."""
     published = frozenset(session.execute(select(FormVersion.form_id, FormVersion.version)).tuples())
     if published not in _PREFILL_CACHE:
         documents = session.scalars(select(FormVersion.definition))
         targets = set().union(*(prefill_targets(document) for document in documents))
         _PREFILL_CACHE.clear()
-        _PREFILL_CACHE[published] = frozenset(t.removeprefix("household.") for t in targets if t.startswith("household."))
+        _PREFILL_CACHE[published] = by_entity(targets - WITHHELD)
     return _PREFILL_CACHE[published]
+
+
+def _only(values: Mapping[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    return {name: values[name] for name in sorted(names) if name in values}
+
+
+def _json(value: Any) -> Any:
+    """A column's value as JSON has it: a birth date as ISO 8601, like the forms' date fields."""
+    return value.isoformat() if isinstance(value, date) else value

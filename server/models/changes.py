@@ -1,7 +1,7 @@
 """The pull feed: one row per changed object, moved to the end of the feed each time the object changes.
 
-Rows are written by database triggers (migration 20261202_05), so every path that changes an area, household,
-assignment, review or form version feeds devices, the CLI and bulk loads included. `txid` is the writing
+Rows are written by database triggers (migrations 20261202_05 and _08), so every path that changes an area,
+household, village, assignment, review or form version feeds devices, the CLI and bulk loads included. `txid` is the writing
 transaction's id: pulls return only rows whose transaction is older than every transaction still running, so a
 cursor never passes a place that an open transaction may still fill (protocol.md, pull guarantee 1).
 """

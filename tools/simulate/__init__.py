@@ -6,8 +6,8 @@ It speaks to the server through its HTTP API alone (protocol.md): its modules im
 (tools.formfill, which it uses, still takes its household sizes from server.demo).
 
 Modules: client (HTTP and retries), knowledge (what pulls taught a device), plan (which subject next), make (one push
-item from formfill), photos (attachment bytes), device (outbox, push, uploads, ledger), stats (counters),
-run (devices in threads, the result), command (the command line).
+item from formfill), revisit (a known subject's answers from its pulled prefill), photos (attachment bytes), device
+(outbox, push, uploads, ledger), stats (counters), run (devices in threads, the result), command (the command line).
 """
 
 from tools.simulate.client import Client, GaveUp, HttpError, RetryPolicy

@@ -1,4 +1,4 @@
-"""What a device learned from its pulls: areas, households with their versions, assignments, reviews, forms."""
+"""What a device learned from its pulls: areas, households and villages with their versions, assignments, reviews, forms."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ class ProtocolError(Exception):
 @dataclass
 class Knowledge:
     areas: dict[str, dict[str, Any]] = field(default_factory=dict)  # by code
-    households: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id, with "version"
+    households: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id, with "version", prefill, members
+    villages: dict[str, dict[str, Any]] = field(default_factory=dict)  # by area code, with "version" and prefill
     assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # open ones, by id
     reviews: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)  # newest {form_id, version, sha256} per form
@@ -25,8 +26,8 @@ class Knowledge:
         kind, object_id, data = change.get("kind"), str(change.get("id")), change.get("data")
         self.changes += 1
         if data is None:  # the object is gone (a form version never goes)
-            kept = {"area": self.areas, "household": self.households, "assignment": self.assignments,
-                    "review": self.reviews}.get(kind)
+            kept = {"area": self.areas, "household": self.households, "village": self.villages,
+                    "assignment": self.assignments, "review": self.reviews}.get(kind)
             if kept is not None:
                 kept.pop(object_id, None)
             return
@@ -36,6 +37,8 @@ class Knowledge:
             self.areas[data["code"]] = data
         elif kind == "household":
             self.households[str(data["id"])] = {**data, "version": change.get("version", data.get("version"))}
+        elif kind == "village":
+            self.villages[data["area_code"]] = {**data, "version": change.get("version", data.get("version"))}
         elif kind == "assignment":
             if data.get("state") == "open":
                 self.assignments[str(data["id"])] = data

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from survey_forms.definition import FormDefinition
-from tools.formfill import REFERENCE_DATE, fill, iter_fields, mutations
-from tools.simulate import photos
+from tools.formfill import REFERENCE_DATE, FillError, fill, iter_fields, mutations
+from tools.simulate import photos, revisit
 
 DALI = (25.6, 100.2)  # where a subject without any known position is placed
 TIMEZONE = "+08:00"  # devices in Yunnan keep China Standard Time
@@ -27,6 +28,8 @@ class Subject:
     base_version: int | None = None
     point: tuple[float, float] | None = None  # (lat, lon) of the house or the area's centre
     name_zh: str | None = None
+    prefill: Mapping[str, Any] | None = None  # the pulled state a revisit starts from; None: nothing pulled
+    members: list[dict[str, Any]] = field(default_factory=list)  # the household's people as pulled, by person_key
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,11 @@ def make_item(definition: FormDefinition, subject: Subject, rng: random.Random, 
     specs = dict(iter_fields(definition))
     lat, lon = _near(subject.point or DALI, rng, 0.0004 if subject.point else 0.02)
     fix = {"lat": lat, "lon": lon, "accuracy_m": round(rng.uniform(3, 25), 1), "altitude_m": round(rng.uniform(1500, 2600), 1)}
-    data = fill(definition, rng, members=members, overrides=_overrides(specs, subject, fix))
+    overrides = _overrides(specs, subject, fix)
+    if subject.prefill is None:
+        data = fill(definition, rng, members=members, overrides=overrides)
+    else:
+        data = _revisit(definition, subject, rng, overrides)
     kind = None
     if broken and (found := mutations(definition, data, rng)):
         mutation = rng.choice(found)
@@ -67,6 +74,26 @@ def make_item(definition: FormDefinition, subject: Subject, rng: random.Random, 
         "attachments": [photos.declare(uid, name, rng.randint(*photo_bytes)) for name in _file_names(specs, data)],
     }
     return Made(item, kind)
+
+
+def _revisit(definition: FormDefinition, subject: Subject, rng: random.Random, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The data of a revisit, filled from the pulled state; what the form refuses of it now is answered anew too.
+
+    A kept answer can clash with one given anew (a member who moved out no longer counts in the household size); a
+    clash that no single answer explains (the head moved out: no head) is a change the visit does not make after all.
+    """
+    assert subject.prefill is not None
+    given = revisit.answers(definition, subject.prefill, subject.members, rng)
+    changes = revisit.CHANGED
+    while True:
+        try:
+            return revisit.unanswered_removed(fill(definition, rng, overrides={**given, **overrides}))
+        except FillError as error:
+            if not [e for e in error.errors if revisit.forget(given, e.field)]:
+                if changes == revisit.NO_CHANGE:
+                    raise
+                changes = revisit.NO_CHANGE
+                given = revisit.answers(definition, subject.prefill, subject.members, rng, changes)
 
 
 def _overrides(specs: dict[str, dict[str, Any]], subject: Subject, fix: dict[str, float]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def plan(knowledge: Knowledge, forms: list[FormDefinition], rng: random.Random, 
         draw = rng.random()
         if village_forms and (draw < village_share or not (households or villages)):
             form = rng.choice(village_forms)
-            yield form, _village(rng.choice(knowledge.areas_at(_level(form))))
+            yield form, _village(knowledge, rng.choice(knowledge.areas_at(_level(form))))
         elif villages and (draw < village_share + mix.new_households or not households):
             yield rng.choice(household_forms), _new_household(rng.choice(villages))
         else:
@@ -70,7 +70,7 @@ def _assigned(knowledge: Knowledge, form: FormDefinition | None,
         area = knowledge.areas.get(assignment["area_code"])
         return (form, _new_household(area)) if area and area.get("level") == NATURAL_VILLAGE else None
     area = knowledge.areas.get(assignment["area_code"])
-    return (form, _village(area)) if area and area.get("level") == _level(form) else None
+    return (form, _village(knowledge, area)) if area and area.get("level") == _level(form) else None
 
 
 def _level(form: FormDefinition) -> str:
@@ -78,17 +78,21 @@ def _level(form: FormDefinition) -> str:
 
 
 def _household(knowledge: Knowledge, household: dict[str, Any]) -> Subject:
+    """A revisit: it starts from the household as pulled, its members included."""
     point = _lat_lon(household.get("location")) or _area_point(knowledge.areas.get(household["area_code"]))
-    return Subject("household", household["area_code"], str(household["id"]), household.get("version"), point)
+    return Subject("household", household["area_code"], str(household["id"]), household.get("version"), point,
+                   prefill=household.get("prefill"), members=household.get("members") or [])
 
 
 def _new_household(area: dict[str, Any]) -> Subject:
     return Subject("household", area["code"], None, None, _area_point(area))
 
 
-def _village(area: dict[str, Any]) -> Subject:
-    # Pull sends no entity version for a village (an area change's version is the feed's), so none to base on.
-    return Subject("village", area["code"], None, None, _area_point(area), _name_zh(area))
+def _village(knowledge: Knowledge, area: dict[str, Any]) -> Subject:
+    """A village as pulled starts from its state and version; one never surveyed has neither."""
+    village = knowledge.villages.get(area["code"]) or {}
+    return Subject("village", area["code"], None, village.get("version"), _area_point(area), _name_zh(area),
+                   prefill=village.get("prefill"))
 
 
 def _name_zh(area: dict[str, Any]) -> str | None:
