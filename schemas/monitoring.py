@@ -15,7 +15,7 @@ class MeasureSchema(Schema):
                         metadata={"description": "a measure_type of the household visit form, e.g. industry, dibao"})
     measure_scope = fields.String(load_default=None, validate=validate.OneOf(["single", "comprehensive"]))
     measure_date = fields.Date(load_default=None)
-    amount_yuan = fields.Decimal(load_default=None, allow_nan=False, validate=validate.Range(min=0, max=10**9))
+    amount_yuan = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=0, max=1e9))
     responsible_person = Text(load_default=None, validate=validate.Length(max=50),
                               metadata={"description": "帮扶责任人, the paired cadre"})
 
