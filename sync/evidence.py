@@ -9,7 +9,8 @@ their keyed hash before anything is merged or stored; the clear text goes only t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from sync.pii import Protector
 NAMESPACE = uuid.UUID("8d5f3c2e-6a1b-4c7d-9e2f-3b4a5c6d7e8f")
 ID_CARD_PROPERTIES = {"person.id_card_no", "household.householder_id_card_no"}
 MEMBER = "members/"
+ID_KEY = "id:"
+_ID_MEMBER, _NAME_MEMBER = MEMBER + ID_KEY, MEMBER + "nb:"
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,49 @@ def person_key(row: dict[str, Any], targets: Mapping[str, str], protector: Prote
     by_target = {target: row.get(name) for name, target in targets.items()}
     id_card = by_target.get("person.id_card_no")
     if answered(id_card):
-        return "id:" + protector.keyed_hash(id_card).hex()[:32]
-    name, birth = by_target.get("person.name"), by_target.get("person.birth_date")
-    if not answered(name):
+        return ID_KEY + protector.keyed_hash(id_card).hex()[:32]
+    return name_key(by_target.get("person.name"), by_target.get("person.birth_date"))
+
+
+def name_key(name: Any, birth_date: Any) -> str | None:
+    """The key of a member recorded without an ID number: name and birth year."""
+    if not answered(name) or not isinstance(name, str):
         return None
-    return f"nb:{name.strip()}|{str(birth)[:4] if answered(birth) else '?'}"
+    return f"nb:{name.strip()}|{str(birth_date)[:4] if answered(birth_date) else '?'}"
+
+
+def same_people(states: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Name keys that stand for a person also recorded with an ID number: name key -> ID key.
+
+    Phones never receive ID numbers (sync/pull.py), so a revisit names a member by name and birth year where an
+    earlier visit gave the number, and a registry member may get a number only later; both are one person. Worked
+    out from every state at once, so arrival order cannot matter; a name key two ID-known people share stays apart.
+    """
+    people: dict[str, dict[str, Any]] = defaultdict(dict)
+    for state in states:
+        for name, value in state.items():
+            if name.startswith(_ID_MEMBER):
+                key, _, prop = name[len(MEMBER):].partition("/")
+                if prop in ("name", "birth_date"):
+                    people[key].setdefault(prop, value)
+    found: dict[str, set[str]] = defaultdict(set)
+    for key, props in people.items():
+        alias = name_key(props.get("name"), props.get("birth_date"))
+        if alias is not None:
+            found[alias].add(key)
+    return {alias: next(iter(keys)) for alias, keys in found.items() if len(keys) == 1}
+
+
+def renamed(state: Mapping[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:
+    """The state with each aliased member's properties under the member's ID key."""
+    result = {}
+    for name, value in state.items():
+        if name.startswith(_NAME_MEMBER):
+            key, _, prop = name[len(MEMBER):].partition("/")
+            if key in aliases:
+                name = f"{MEMBER}{aliases[key]}/{prop}"
+        result[name] = value
+    return result
 
 
 def _carried(targets: Mapping[str, str], values: dict[str, Any], protector: Protector,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -30,15 +31,18 @@ from server.models import (
 )
 from sync import geo
 from sync.compiled_forms import CompiledForms
-from sync.evidence import MEMBER, carried
+from sync.evidence import MEMBER, carried, renamed, same_people
 from sync.merge import Evidence, Merged, Resolution, merge
 from sync.pii import Protector
 
 # Person properties that are columns of their own; the rest stay in person.properties.
 PERSON_COLUMNS = ("name", "sex", "birth_date", "relation_to_head")
 ID_CARD = "id_card_no"
-_DROP_PEOPLE = text("DELETE FROM person WHERE household_id = ANY(CAST(:households AS uuid[])) "
-                    "AND id <> ALL(CAST(:people AS uuid[]))")
+_DROP_PEOPLE = text("""
+DELETE FROM person AS p WHERE p.household_id = ANY(CAST(:households AS uuid[])) AND NOT EXISTS (
+    SELECT 1 FROM unnest(CAST(:kept_households AS uuid[]), CAST(:kept_keys AS text[])) AS kept (household_id, person_key)
+    WHERE kept.household_id = p.household_id AND kept.person_key = p.person_key)
+""")
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key "
              "ORDER BY key")
 
@@ -85,6 +89,7 @@ def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protec
         else:
             household = households.get(entity_id)
             baseline = (1, household.registry) if household is not None and household.registry else (0, {})
+            evidence, baseline = _one_key_per_person(evidence, baseline)
             merged = merge(evidence, chosen, baseline=baseline)
             writer.household(entity_id, household, _latest_area(evidence_rows), merged, _risk_flags(evidence_rows, merged))
     writer.flush(session)
@@ -118,6 +123,16 @@ def _evidence(row: Any) -> Evidence:
     made_at = row.collected_at.isoformat() if row.collected_at is not None else ""
     return Evidence(str(row.uuid), row.device_id, row.base_version, made_at, row.evidence or {},
                     None if row.supersedes is None else str(row.supersedes))
+
+
+def _one_key_per_person(evidence: list[Evidence], baseline: tuple[int, dict[str, Any]]) -> tuple[
+        list[Evidence], tuple[int, dict[str, Any]]]:
+    """The evidence with members named by name and birth year moved to their ID key where one is known."""
+    aliases = same_people([baseline[1], *(e.carried for e in evidence)])
+    if not aliases:
+        return evidence, baseline
+    return ([replace(e, carried=renamed(e.carried, aliases)) for e in evidence],
+            (baseline[0], renamed(baseline[1], aliases)))
 
 
 def _history_key(entity_id: uuid.UUID, rows: list[Any]) -> tuple[str, str]:
@@ -208,8 +223,10 @@ class _Writer:
                                                             "version", "risk_flags")}), self.households)
         known = [uuid.UUID(i) for t, i, _ in self.histories if t == "household" and (t, i) not in self.new_entities]
         if known:
-            # A member only a superseded visit named (or named otherwise) is no longer in the state: its row goes.
-            session.execute(_DROP_PEOPLE, {"households": known, "people": [p["id"] for p in self.people]})
+            # A member gone from the state (only a superseded visit named them, or they now go by their ID key) loses
+            # its row; rows are matched by person_key, so the people a registry import made keep their ids.
+            session.execute(_DROP_PEOPLE, {"households": known, "kept_households": [p["household_id"] for p in self.people],
+                                           "kept_keys": [p["person_key"] for p in self.people]})
         if self.people:
             statement = insert(Person.__table__)
             excluded = statement.excluded

@@ -12,7 +12,7 @@ from schemas.form_definition import form_definition_schema
 from server.models import AuditEntry, Flag, Household, Person, Role
 from server.services import forms
 from survey_forms import loader
-from sync.evidence import NAMESPACE
+from sync.evidence import NAMESPACE, same_people
 from tests.sync.conftest import AREA, batch, item
 from tools import formfill
 
@@ -68,6 +68,25 @@ def test_id_numbers_are_stored_encrypted_and_found_again_by_their_keyed_hash(app
     assert len(db_session.scalars(select(Person).where(Person.household_id == household_id)).all()) == len(people)
 
 
+@pytest.mark.parametrize("revisit_first", [False, True])
+def test_a_revisit_without_id_numbers_finds_the_people_known_by_them(app, client, db_session, auth, household_form,
+                                                                     revisit_first):
+    """Phones are sent no ID numbers, so a revisit names members by name and birth date only: still one person each."""
+    data = formfill.fill(household_form, random.Random(11), members=4)  # noqa: S311 - test data
+    first = _visit(household_form, data)
+    household_id = uuid.uuid5(NAMESPACE, f"household:{first['uuid']}")
+    without = {k: v for k, v in data.items() if k != "householder_id_card_no"}
+    without["members"] = [{k: v for k, v in row.items() if k != "id_card_no"} for row in data["members"]]
+    revisit = _visit(household_form, without, subject={"type": "household", "id": str(household_id), "area_code": AREA},
+                     base_version=1)
+    for sent in (revisit, first) if revisit_first else (first, revisit):
+        result = client.post("/api/v1/sync/submissions", json=batch([sent]), headers=auth).json["results"][0]
+        assert result["status"] == "accepted", result
+    people = db_session.scalars(select(Person).where(Person.household_id == household_id)).all()
+    assert len(people) == len(data["members"])
+    assert sum(p.id_card_encrypted is not None for p in people) == sum(bool(r.get("id_card_no")) for r in data["members"])
+
+
 def test_a_second_household_whose_head_has_the_same_id_number_is_a_possible_duplicate(client, db_session, auth,
                                                                                       household_form):
     data = formfill.fill(household_form, random.Random(12), members=3)  # noqa: S311 - test data
@@ -107,3 +126,10 @@ def test_the_household_read_shows_id_numbers_to_supervisors_audited_and_masks_th
                                sorted(ids, key=lambda n: n[-4:]), strict=False) if m["id_card_no"])
     other = client.get(f"/api/v1/households/{uuid.uuid4()}", headers=sign_in("sup_a", device_id="s2")["auth"])
     assert other.status_code == 404
+
+
+def test_a_name_two_people_known_by_id_share_is_not_taken_for_either():
+    twins = {"members/id:a/name": "杨小龙", "members/id:a/birth_date": "2014-05-01",
+             "members/id:b/name": "杨小龙", "members/id:b/birth_date": "2014-09-09",
+             "members/id:c/name": "李秀英", "members/id:c/birth_date": "1978-08-15"}
+    assert same_people([twins, {"members/nb:杨小龙|2014/sex": "male"}]) == {"nb:李秀英|1978": "id:c"}
