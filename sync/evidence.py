@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,21 @@ def entity_id(subject_type: Any, subject_id: uuid.UUID | None, area_code: str | 
 def village_id(area_code: str) -> uuid.UUID:
     """A village's id in reconciliation (its submissions' entity_id); versions and conflicts name it by area code."""
     return uuid.uuid5(NAMESPACE, f"village:{area_code}")
+
+
+def with_id_cards(save_map: SaveMap, data: dict[str, Any], change: Callable[[str], str]) -> dict[str, Any]:
+    """A copy of the data with every ID-card answer passed through `change`: sealed to be stored, opened to replay."""
+    result = dict(data)
+    for name, target in save_map.top.items():
+        if target in ID_CARD_PROPERTIES and type(result.get(name)) is str:
+            result[name] = change(result[name])
+    for repeat, targets in save_map.repeats.items():
+        names = [name for name, target in targets.items() if target in ID_CARD_PROPERTIES]
+        rows = result.get(repeat)
+        if names and type(rows) is list:
+            result[repeat] = [{**row, **{n: change(row[n]) for n in names if type(row.get(n)) is str}}
+                              if type(row) is dict else row for row in rows]
+    return result
 
 
 def carried(save_map: SaveMap, data: dict[str, Any], protector: Protector,

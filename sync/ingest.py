@@ -16,7 +16,7 @@ from server.models import Area, Submission, SubmissionConflict, SubmissionState
 from sync import geo
 from sync.compiled_forms import CompiledForms
 from sync.errors import DomainError
-from sync.evidence import carried, entity_id
+from sync.evidence import carried, entity_id, with_id_cards
 from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
 from sync.limits import MAX_ITEMS
 from sync.pii import Protector
@@ -188,7 +188,7 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
     gps = item.get("gps") if type(item.get("gps")) is dict and not any(e["field"] == "gps" for e in errors) else None
     subject = item.get("subject") if type(item.get("subject")) is dict else {}
     return {
-        "uuid": submission_uuid, "content_sha256": sha, "payload": item,
+        "uuid": submission_uuid, "content_sha256": sha, "payload": _sealed(context, submission_uuid, item),
         "state": SubmissionState.quarantined if errors else SubmissionState.accepted, "errors": errors,
         "form_id": item.get("form_id") if type(item.get("form_id")) is str else None,
         "form_version": item.get("form_version") if type(item.get("form_version")) is int else None,
@@ -208,6 +208,21 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         "location": geo.point(gps["lat"], gps["lon"]) if gps else None,
         "gps_accuracy_m": gps.get("accuracy_m") if gps else None,
     }
+
+
+def _sealed(context: _Context, submission_uuid: uuid.UUID, item: dict[str, Any]) -> dict[str, Any]:
+    """The item as stored: as sent, but with its ID-card numbers sealed by the PII key (reliability P2).
+
+    The form's save_to mappings say which answers are ID numbers; an item of a form this server never published
+    cannot be read that way and is kept as sent (it is quarantined, and an ID number in it stays in clear).
+    """
+    form_id, version, data = item.get("form_id"), item.get("form_version"), item.get("data")
+    if type(form_id) is not str or type(version) is not int or len(form_id) > 64 or type(data) is not dict:
+        return item
+    save_map = context.forms.save_map(context.session, form_id, version)
+    if save_map is None:
+        return item
+    return {**item, "data": with_id_cards(save_map, data, lambda number: context.protector.seal(number, submission_uuid.bytes))}
 
 
 def _evidence(context: _Context, item: dict[str, Any]) -> dict[str, Any] | None:
@@ -259,7 +274,7 @@ def _repeat(context: _Context, entry: _Checked, stored: tuple[str, SubmissionSta
             return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
         return ItemResult(str(submission_uuid), "duplicate", area_code=area_code)
     context.session.add(SubmissionConflict(
-        submission_uuid=submission_uuid, content_sha256=entry.sha, payload=entry.item,
+        submission_uuid=submission_uuid, content_sha256=entry.sha, payload=entry.values["payload"],
         user_id=context.submitter.user_id, device_id=context.device_id,
     ))
     context.session.flush()

@@ -14,6 +14,7 @@ import os
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
+SEALED = "enc:"  # how a sealed value starts in a stored payload; an ID number (18 characters of [0-9X]) never does
 
 
 class PiiKeyError(ValueError):
@@ -42,6 +43,14 @@ class Protector:
 
     def decrypt(self, sealed: bytes, context: bytes = b"") -> str:
         return self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context).decode()
+
+    def seal(self, plain: str, context: bytes) -> str:
+        """encrypt() as text for a JSON document: "enc:" and base64."""
+        return SEALED + base64.b64encode(self.encrypt(plain, context)).decode()
+
+    def open(self, value: str, context: bytes) -> str:
+        """The clear text of a sealed value; any other value as it is."""
+        return self.decrypt(base64.b64decode(value[len(SEALED):]), context) if value.startswith(SEALED) else value
 
     def keyed_hash(self, plain: str) -> bytes:
         """The same value always gives the same hash; without the key it cannot be guessed from a list of IDs."""

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, tuple_
@@ -31,7 +32,7 @@ from server.models import (
 )
 from sync import geo
 from sync.compiled_forms import CompiledForms
-from sync.evidence import MEMBER, carried, renamed, same_people
+from sync.evidence import MEMBER, carried, renamed, same_people, with_id_cards
 from sync.merge import Evidence, Merged, Resolution, merge
 from sync.pii import Protector
 
@@ -108,7 +109,11 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
     id_cards: dict[str, str] = {}
     for row in rows:
         save_map = forms.save_map(session, row.form_id, row.form_version)
-        values = carried(save_map, row.payload["data"], protector, id_cards) if save_map is not None else None
+        if save_map is None:
+            values = None
+        else:
+            data = with_id_cards(save_map, row.payload["data"], partial(protector.open, context=row.uuid.bytes))
+            values = carried(save_map, data, protector, id_cards)
         session.execute(Submission.__table__.update().where(Submission.uuid == row.uuid).values(evidence=values))
     ids = session.scalars(select(Submission.entity_id).distinct().where(
         Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted).order_by(Submission.entity_id)).all()

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from sync.blobs import FileBlobStore
+from sync.pii import SEALED
 from tools.live_server import healthy
 from tools.simulate import Device, Options, Progress, simulate
 from tools.simulate.run import DEVICE_FAILURES
@@ -291,6 +292,15 @@ def _count_devices(figures: Figures, devices: list[Device]) -> None:
     figures.accounting = [problem for d in devices for problem in d.accounting_problems()]
 
 
+def _as_sent(stored: object, sent: object) -> bool:
+    """The stored value is the sent one, but for text the server sealed (ID numbers, sync.pii)."""
+    if isinstance(stored, dict) and isinstance(sent, dict):
+        return stored.keys() == sent.keys() and all(_as_sent(stored[k], sent[k]) for k in stored)
+    if isinstance(stored, list) and isinstance(sent, list):
+        return len(stored) == len(sent) and all(_as_sent(a, b) for a, b in zip(stored, sent, strict=True))
+    return stored == sent or (isinstance(stored, str) and stored.startswith(SEALED) and isinstance(sent, str))
+
+
 def _count_database(figures: Figures, devices: list[Device], engine: Engine, attachment_dir: Path | None) -> None:
     """Stored rows against what the devices made and were told, by UUID: lost, duplicated, changed, incomplete."""
     made = {uid: m.item for d in devices for uid, m in d.made.items()}
@@ -311,8 +321,9 @@ def _count_database(figures: Figures, devices: list[Device], engine: Engine, att
     figures.duplicates = (len(rows) - len(stored)) + (by_device - len(rows)) + conflicts
     figures.lost = sorted(acknowledged - stored)
     figures.never_stored = sorted(made.keys() - acknowledged - stored)
-    # The row holds the item as sent, members and declared files included: any difference is a half-written submission.
-    figures.changed = sorted(uid for uid, payload in rows if payload != json.loads(json.dumps(made[uid])))
+    # The row holds the item as sent, members and declared files included (ID numbers sealed): any other difference
+    # is a half-written submission.
+    figures.changed = sorted(uid for uid, payload in rows if not _as_sent(payload, json.loads(json.dumps(made[uid]))))
     declared = {(uid, a["name"]): a["sha256"] for uid in acknowledged for a in made[uid].get("attachments") or []}
     kept = {(uid, name): sha for uid, name, sha in files}
     figures.missing_files = sorted(f"{uid}/{name}" for uid, name in declared.keys() - kept.keys())
