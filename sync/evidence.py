@@ -122,19 +122,21 @@ def same_people(states: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     earlier visit gave the number, and a registry member may get a number only later; both are one person. Worked
     out from every state at once, so arrival order cannot matter; a name key two ID-known people share stays apart.
     """
-    people: dict[str, dict[str, Any]] = defaultdict(dict)
+    # Every name and birth date a person was given counts (a visit may have corrected one), not the first one read.
+    seen: dict[str, dict[str, set[Any]]] = defaultdict(lambda: {"name": set(), "birth_date": set()})
     for state in states:
         for name, value in state.items():
             if name.startswith(_ID_MEMBER):
                 key, _, prop = name[len(MEMBER):].partition("/")
-                if prop in ("name", "birth_date"):
-                    people[key].setdefault(prop, value)
+                if prop in ("name", "birth_date") and isinstance(value, str):
+                    seen[key][prop].add(value)
     found: dict[str, set[str]] = defaultdict(set)
-    for key, props in people.items():
-        alias = name_key(props.get("name"), props.get("birth_date"))
-        if alias is not None:
-            found[alias].add(key)
-    return {alias: next(iter(keys)) for alias, keys in found.items() if len(keys) == 1}
+    for key, values in seen.items():
+        for person_name in values["name"]:
+            for birth_date in values["birth_date"] or {None}:
+                if (alias := name_key(person_name, birth_date)) is not None:
+                    found[alias].add(key)
+    return {alias: keys.pop() for alias, keys in found.items() if len(keys) == 1}
 
 
 def renamed(state: Mapping[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:

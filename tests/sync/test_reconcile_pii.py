@@ -155,3 +155,10 @@ def test_stored_payloads_hold_id_numbers_sealed_and_a_rebuild_still_reads_them(a
     people = db_session.scalars(select(Person).where(Person.household_id == household_id)).all()
     protector = app.extensions["pii"]
     assert sorted(protector.decrypt(p.id_card_encrypted, p.id.bytes) for p in people if p.id_card_encrypted) == ids
+
+
+def test_every_name_a_person_known_by_id_was_given_counts_whatever_the_order():
+    before = {"members/id:a/name": "杨小花", "members/id:a/birth_date": "2014-05-01"}
+    after = {"members/id:a/name": "杨晓花"}  # a later visit corrected the name
+    expected = {"nb:杨小花|2014": "id:a", "nb:杨晓花|2014": "id:a"}
+    assert same_people([before, after]) == same_people([after, before]) == expected
