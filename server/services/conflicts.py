@@ -22,10 +22,12 @@ SUPERVISORS = (Role.supervisor, Role.admin)
 KEEP_BASE = "base"
 
 
-def resolve(session: Session, actor: Principal, entity_type: str, key: str, property_name: str, base_version: int,
-            choice: str, comment: str | None, protector: Protector) -> dict[str, Any]:
+def resolve(session: Session, actor: Principal, entity_type: str, key: str, property_name: str | None,
+            base_version: int, choice: str, comment: str | None, protector: Protector) -> dict[str, Any]:
     """Resolves the conflict over `property_name` from `base_version` with `choice`: the uuid of the candidate
-    submission whose value wins, or "base" to keep the value both devices started from.
+    submission whose value wins, or "base" to keep the value both devices started from. Without a property, every
+    open conflict from that version that the choice can settle is resolved with it: a visit's calculated answers
+    then come with the answer they follow from.
 
     The choice is kept as evidence (conflict_resolution), so every later replay and a rebuild apply it too; a second
     choice for the same conflict replaces the first. A value no device sent cannot be chosen here: a visit that
@@ -39,15 +41,21 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
     if actor.role not in SUPERVISORS:
         raise Forbidden("Only supervisors and admins resolve conflicts.")
     area_code, entity_id = _entity(session, actor, entity_type, key)
-    conflict = session.scalar(select(EntityConflict).where(
-        EntityConflict.entity_type == entity_type, EntityConflict.entity_id == key,
-        EntityConflict.property == property_name, EntityConflict.base_version == base_version))
-    if conflict is None:
-        raise NotFound(f"No conflict over {property_name!r} from version {base_version} on this {entity_type}.")
-    value = _chosen_value(conflict, choice)
-    statement = insert(ConflictResolution).values(
-        entity_type=entity_type, entity_id=key, property=property_name, base_version=base_version, value=value,
-        resolved_by=actor.user_id, comment=comment)
+    query = select(EntityConflict).where(EntityConflict.entity_type == entity_type, EntityConflict.entity_id == key,
+                                         EntityConflict.base_version == base_version)
+    if property_name is not None:
+        conflict = session.scalar(query.where(EntityConflict.property == property_name))
+        if conflict is None:
+            raise NotFound(f"No conflict over {property_name!r} from version {base_version} on this {entity_type}.")
+        chosen = {property_name: _chosen_value(conflict, choice)}
+    else:
+        conflicts = session.scalars(query.where(EntityConflict.resolved.is_(False))).all()
+        chosen = {c.property: _chosen_value(c, choice) for c in conflicts if _settles(c, choice)}
+        if not chosen:
+            raise NotFound(f"No open conflict from version {base_version} on this {entity_type} that {choice!r} settles.")
+    statement = insert(ConflictResolution).values([
+        {"entity_type": entity_type, "entity_id": key, "property": name, "base_version": base_version, "value": value,
+         "resolved_by": actor.user_id, "comment": comment} for name, value in sorted(chosen.items())])
     session.execute(statement.on_conflict_do_update(
         index_elements=["entity_type", "entity_id", "property", "base_version"],
         set_={"value": statement.excluded.value, "resolved_by": actor.user_id, "comment": comment}))
@@ -56,8 +64,8 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
                else session.get(Village, key).version)
     audit.record(session, "conflict.resolve", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
                  target=f"{entity_type}:{key}", area_code=area_code,
-                 details={"property": property_name, "base_version": base_version, "choice": choice})
-    return {"entity_type": entity_type, "entity_id": key, "property": property_name, "base_version": base_version,
+                 details={"properties": sorted(chosen), "base_version": base_version, "choice": choice})
+    return {"entity_type": entity_type, "entity_id": key, "properties": sorted(chosen), "base_version": base_version,
             "choice": choice, "version": version}
 
 
@@ -71,6 +79,10 @@ def _entity(session: Session, actor: Principal, entity_type: str, key: str) -> t
     if session.get(Village, key) is not None and covers(actor.scope, key):
         return key, village_id(key)
     raise NotFound(f"No surveyed village {key} in your areas.")
+
+
+def _settles(conflict: EntityConflict, choice: str) -> bool:
+    return choice == KEEP_BASE or any(candidate["uuid"] == choice for candidate in conflict.candidates)
 
 
 def _chosen_value(conflict: EntityConflict, choice: str) -> Any:

@@ -59,7 +59,8 @@ def test_a_supervisor_chooses_a_candidate_and_the_conflict_closes(client, db_ses
 
     answer = resolve(client, people["sup_a"], household_id, to_a, comment="入户核实 · checked on site")
     assert answer.status_code == 200, answer.json
-    assert answer.json["version"] == 2 and grade(db_session, household_id) == ("A", 2)
+    assert answer.json["version"] == 2 and answer.json["properties"] == ["housing_grade"]
+    assert grade(db_session, household_id) == ("A", 2)
     assert client.get(f"/api/v1/households/{household_id}", headers=people["sup_a"]).json["conflicts"] == []
     audit = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "conflict.resolve")).one()
     assert audit.target == f"household:{household_id}" and audit.details["choice"] == to_a
@@ -131,4 +132,13 @@ def test_a_village_conflict_is_resolved_the_same_way(client, db_session, people,
     assert db_session.get(Village, VILLAGE).properties["road_access"] == "hardened"
     after = client.get(f"/api/v1/villages/{VILLAGE}", headers=people["sup_a"]).json["conflicts"]
     assert len(after) == len(conflicts) - 1 and "road_access" not in {c["property"] for c in after}
+
+    # Without a property, the same choice settles the calculated answers that follow from the road.
+    rest = client.post(f"/api/v1/villages/{VILLAGE}/resolutions", headers=people["sup_a"], json={
+        "base_version": 1, "choice": hardened["uuid"]})
+    assert rest.status_code == 200 and sorted(rest.json["properties"]) == sorted(c["property"] for c in after)
+    assert client.get(f"/api/v1/villages/{VILLAGE}", headers=people["sup_a"]).json["conflicts"] == []
+    again = client.post(f"/api/v1/villages/{VILLAGE}/resolutions", headers=people["sup_a"], json={
+        "base_version": 1, "choice": hardened["uuid"]})
+    assert again.status_code == 404  # nothing left open for it to settle
 
