@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, CheckConstraint, Computed, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, CheckConstraint, Computed, DateTime, ForeignKey, Index, String, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +57,8 @@ class Submission(Base):
         Index("ix_submission_county_code_received_at", "county_code", "received_at"),
         Index("ix_submission_area_code_pattern", "area_code", postgresql_ops={"area_code": "text_pattern_ops"}),
         Index("ix_submission_location", "location", postgresql_using="gist"),
+        # Is this submission corrected by another? Asked for every visit whose measures are recorded.
+        Index("ix_submission_supersedes", "supersedes", postgresql_where=text("supersedes IS NOT NULL")),
     )
 
 
