@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import random
 import sys
 import time
@@ -69,10 +68,7 @@ def batches(items: list[dict]) -> list[dict]:
 
 def main() -> int:
     args = parse()
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        print("DATABASE_URL is not set: export DATABASE_URL=$(scripts/devdb.sh start)", file=sys.stderr)
-        return 2
+    server_url = live_server.server_url()
     with live_server.scratch_database(server_url, "survey_push_bench") as database_url:
         live_server.prepare(database_url)
         app = create_app({"DATABASE_URL": database_url})

@@ -8,7 +8,6 @@ and drops the database. Exit status 0 when S7 passes, 1 when it does not.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import tempfile
@@ -46,10 +45,7 @@ def main() -> int:
     args = parse()
     # A SIGTERM (a CI timeout, say) still runs the finally blocks: gunicorn stopped, the database dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        print("DATABASE_URL is not set: export DATABASE_URL=$(scripts/devdb.sh start)", file=sys.stderr)
-        return 2
+    server_url = live_server.server_url()
     with tempfile.TemporaryDirectory(prefix="s7-") as tmp, live_server.scratch_database(server_url, "survey_s7") as database_url:
         live_server.prepare(database_url)
         attachments = Path(tmp) / "attachments"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -80,10 +79,7 @@ def copy_rate(database_url: str, items: list[dict], username: str) -> float:
 
 def main() -> int:
     args = parse()
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        print("DATABASE_URL is not set: export DATABASE_URL=$(scripts/devdb.sh start)", file=sys.stderr)
-        return 2
+    server_url = live_server.server_url()
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp, \
             live_server.scratch_database(server_url, "survey_bench") as database_url:
         live_server.prepare(database_url)

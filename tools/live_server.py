@@ -37,6 +37,14 @@ class Gunicorn:
     log: Path
 
 
+def server_url() -> str:
+    """The PostgreSQL server the benchmarks make their scratch databases on; without one, they stop with a hint."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("DATABASE_URL is not set: export DATABASE_URL=$(scripts/devdb.sh start)")
+    return url
+
+
 @contextmanager
 def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
     """A new, empty database on the server of `server_url`, dropped (even while in use) when the block ends."""
