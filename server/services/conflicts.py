@@ -60,8 +60,9 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
         index_elements=["entity_type", "entity_id", "property", "base_version"],
         set_={"value": statement.excluded.value, "resolved_by": actor.user_id, "comment": comment}))
     reconcile_entities(session, [entity_id], protector, {})
-    version = (session.get(Household, entity_id).version if entity_type == "household"
-               else session.get(Village, key).version)
+    # Read from the table: reconciliation wrote with Core statements, past the objects this session holds.
+    version = session.scalar(select(Household.version).where(Household.id == entity_id) if entity_type == "household"
+                             else select(Village.version).where(Village.area_code == key))
     audit.record(session, "conflict.resolve", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
                  target=f"{entity_type}:{key}", area_code=area_code,
                  details={"properties": sorted(chosen), "base_version": base_version, "choice": choice})
