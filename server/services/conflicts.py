@@ -18,7 +18,7 @@ from sync.pii import Protector
 from sync.reconcile import reconcile_entities
 from sync.scope import covers
 
-SUPERVISORS = (Role.supervisor, Role.admin)
+RESOLVERS = (Role.supervisor, Role.admin)
 KEEP_BASE = "base"
 
 
@@ -38,7 +38,7 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
         NotFound: no such household or village in the actor's areas, or no such conflict.
         InvalidInput: the choice is neither "base" nor one of the conflict's candidates.
     """
-    if actor.role not in SUPERVISORS:
+    if actor.role not in RESOLVERS:
         raise Forbidden("Only supervisors and admins resolve conflicts.")
     area_code, entity_id = _entity(session, actor, entity_type, key)
     query = select(EntityConflict).where(EntityConflict.entity_type == entity_type, EntityConflict.entity_id == key,
