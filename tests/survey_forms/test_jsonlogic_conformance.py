@@ -1,4 +1,4 @@
-"""The shared JsonLogic conformance suites (shared/conformance/jsonlogic) against survey_forms.rules, one test per file."""
+"""The JsonLogic conformance suites (tests/data/conformance/jsonlogic) against survey_forms.rules, one test per file."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 
 from survey_forms import rules
 
-# The suites sit beside the repository checkout (<parent>/main and <parent>/shared), in development and in CI.
-DEFAULT_SUITES = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "jsonlogic"
+# A copy of the shared suites lives in the repository (its SOURCE.md says where from), so a bare clone runs them;
+# JSONLOGIC_SUITES points at another copy, e.g. a newer shared folder, to try it before copying it in.
+DEFAULT_SUITES = Path(__file__).resolve().parents[1] / "data" / "conformance" / "jsonlogic"
 SUITES = Path(os.environ.get("JSONLOGIC_SUITES") or DEFAULT_SUITES)
 
 # Cases deliberately not supported: (suite file, description, why). Each must still fail; one that passes must go.
@@ -73,8 +74,8 @@ def _error_mismatch(case: dict[str, Any], error: Any, raised: str) -> str | None
 @pytest.mark.parametrize("suite", _suite_files())
 def test_suite(suite: str, jsonlogic_tally: dict[str, tuple[int, int, int]]) -> None:
     if not (SUITES / "index.json").is_file():
-        pytest.fail(f"JsonLogic conformance suites not found: no index.json in {SUITES} (shared/ must sit beside the "
-                    "repository checkout, or set JSONLOGIC_SUITES to the suites folder)")
+        pytest.fail(f"JsonLogic conformance suites not found: no index.json in {SUITES} (see "
+                    "tests/data/conformance/SOURCE.md, or set JSONLOGIC_SUITES to the suites folder)")
     cases = [item for item in json.loads((SUITES / suite).read_text(encoding="utf-8")) if isinstance(item, dict)]
     unsupported = {description: why for file, description, why in UNSUPPORTED if file == suite}
     problems: list[str] = []
