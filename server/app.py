@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from core.pii import Protector
 from server import cli, config, middleware
 from server.api import docs, register_api
 from server.bodies import GzipRequests, StrictJSONProvider
@@ -15,7 +16,6 @@ from server.extensions import api, csrf, db, migrate
 from server.web import blueprint as web_blueprint
 from sync.blobs import FileBlobStore
 from sync.flags import Limits
-from sync.pii import Protector
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core.errors import AreaImportFailed, DomainError
 from schemas.form_definition import form_definition_schema
 from server import demo
 from server.extensions import db
@@ -23,7 +24,6 @@ from server.services.auth import Principal, principal_of
 from server.services.push import COMPILED_FORMS
 from survey_forms import loader
 from sync import reconcile
-from sync.errors import DomainError
 
 areas_cli = AppGroup("areas", help="Administrative areas.")
 forms_cli = AppGroup("forms", help="Survey form definitions.")
@@ -58,7 +58,7 @@ def import_areas(path: Path, layer: str | None) -> None:
 
     try:
         report = area_import.import_areas(db.session, path, layer=layer, actor=_actor())
-    except area_import.AreaImportFailed as error:
+    except AreaImportFailed as error:
         _fail(f"Nothing was imported: {len(error.problems)} problem(s) in {path}", *(f"  {p}" for p in error.problems))
     except DomainError as error:
         _fail(_error(error))

@@ -11,19 +11,16 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from core import errors as domain
 from schemas.common import ErrorSchema
-from sync import errors as domain
-from sync.attachments import UnsupportedAttachmentType
-from sync.blobs import BlobTooLarge
-from sync.ingest import BatchTooLarge
 
 log = logging.getLogger(__name__)
 
-# Domain error class -> HTTP status; a subclass takes the status of its nearest listed base.
+# The catalogue's kinds -> HTTP status; an error takes the status of its nearest listed base.
 STATUS_OF = {
-    BatchTooLarge: 413,
-    BlobTooLarge: 413,
-    UnsupportedAttachmentType: 415,
+    domain.BadRequest: 400,
+    domain.PayloadTooLarge: 413,
+    domain.UnsupportedMediaType: 415,
     domain.InvalidInput: 422,
     domain.Unauthenticated: 401,
     domain.Forbidden: 403,

@@ -6,9 +6,9 @@ import uuid
 
 from flask import session
 
+from core.errors import Unauthenticated
 from server.extensions import db
 from server.services.auth import Principal, load_user_principal
-from sync.errors import Unauthenticated
 
 SESSION_USER = "user_id"
 

@@ -10,23 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core.errors import AttachmentExists, AttachmentNotDeclared, BlobHashMismatch, NotFound, UnsupportedAttachmentType
+from core.scope import covers
 from server.models import Attachment, Submission
-from sync.blobs import BlobHashMismatch, BlobStore
-from sync.errors import Conflict, DomainError, InvalidInput, NotFound
+from sync.blobs import BlobStore
 from sync.limits import CONTENT_TYPES, MAX_BYTES
-from sync.scope import covers
-
-
-class AttachmentNotDeclared(InvalidInput):
-    code = "attachment_not_declared"
-
-
-class UnsupportedAttachmentType(DomainError):
-    code = "unsupported_media_type"
-
-
-class AttachmentExists(Conflict):
-    code = "attachment_exists"
 
 
 @dataclass(frozen=True)

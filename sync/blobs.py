@@ -11,15 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sync.errors import DomainError
-
-
-class BlobTooLarge(DomainError):
-    code = "payload_too_large"
-
-
-class BlobHashMismatch(DomainError):
-    code = "hash_mismatch"
+from core.errors import BlobHashMismatch, BlobTooLarge
 
 
 @dataclass(frozen=True)

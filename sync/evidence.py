@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.pii import Protector
 from survey_forms.checks import answered
 from survey_forms.levels import levels_of
-from sync.pii import Protector
 
 # Reconciliation's own namespace for ids it makes (a new household from the submission that created it).
 NAMESPACE = uuid.UUID("8d5f3c2e-6a1b-4c7d-9e2f-3b4a5c6d7e8f")

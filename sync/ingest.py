@@ -12,25 +12,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from core import geo
+from core.errors import BatchTooLarge, MalformedBatch
+from core.pii import Protector
+from core.scope import covers
 from server.models import Area, Submission, SubmissionConflict, SubmissionState
-from sync import geo
 from sync.compiled_forms import CompiledForms
-from sync.errors import DomainError
 from sync.evidence import carried, entity_id, with_id_cards
 from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
 from sync.limits import MAX_ITEMS
-from sync.pii import Protector
-from sync.scope import covers
-
-
-class MalformedBatch(DomainError):
-    code = "malformed_batch"
-    message = "The body must be {device_id, sent_at, submissions: [...]}. 请求格式不正确。"
-
-
-class BatchTooLarge(DomainError):
-    code = "payload_too_large"
-    message = f"At most {MAX_ITEMS} submissions per request; send the rest in another request."
 
 
 @dataclass(frozen=True)
@@ -75,7 +65,8 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
     if type(batch) is not dict or type(batch.get("submissions")) is not list or type(batch.get("device_id")) is not str:
         raise MalformedBatch()
     if len(batch["submissions"]) > MAX_ITEMS:
-        raise BatchTooLarge(details={"max_items": MAX_ITEMS})
+        raise BatchTooLarge(f"At most {MAX_ITEMS} submissions per request; send the rest in another request.",
+                            details={"max_items": MAX_ITEMS})
     sent_at = parse_time(batch.get("sent_at"))
     skew = (received_at - sent_at).total_seconds() if sent_at else None
     codes = {code for item in batch["submissions"] if type(item) is dict and (code := _area_code(item)) is not None}

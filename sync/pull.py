@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Select, Text, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from core import geo
+from core.scope import in_scope
 from server.models import (
     Area,
     Assignment,
@@ -25,10 +27,8 @@ from server.models import (
     Xid8,
 )
 from survey_forms.prefill import by_entity, prefill_targets
-from sync import geo
 from sync.evidence import ID_CARD_PROPERTIES
 from sync.reconcile import PERSON_COLUMNS
-from sync.scope import in_scope
 
 Position = tuple[int, int]  # (transaction id, sequence number) of the last change a device has
 START: Position = (0, 0)

@@ -20,6 +20,8 @@ from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core import geo
+from core.pii import Protector
 from server.models import (
     ConflictResolution,
     EntityConflict,
@@ -30,11 +32,9 @@ from server.models import (
     SubmissionState,
     Village,
 )
-from sync import geo
 from sync.compiled_forms import CompiledForms
 from sync.evidence import MEMBER, carried, renamed, same_people, with_id_cards
 from sync.merge import Evidence, Merged, Resolution, merge
-from sync.pii import Protector
 
 # Person properties that are columns of their own; the rest stay in person.properties.
 PERSON_COLUMNS = ("name", "sex", "birth_date", "relation_to_head")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from core.pii import SEALED
 from sync.blobs import FileBlobStore
-from sync.pii import SEALED
 from tools.live_server import healthy
 from tools.simulate import Device, Options, Progress, simulate
 from tools.simulate.run import DEVICE_FAILURES
@@ -293,7 +293,7 @@ def _count_devices(figures: Figures, devices: list[Device]) -> None:
 
 
 def _as_sent(stored: object, sent: object) -> bool:
-    """The stored value is the sent one, but for text the server sealed (ID numbers, sync.pii)."""
+    """The stored value is the sent one, but for text the server sealed (ID numbers, core.pii)."""
     if isinstance(stored, dict) and isinstance(sent, dict):
         return stored.keys() == sent.keys() and all(_as_sent(stored[k], sent[k]) for k in stored)
     if isinstance(stored, list) and isinstance(sent, list):

@@ -6,13 +6,13 @@ import uuid
 
 from flask_smorest import Blueprint
 
+from core.errors import Forbidden
 from schemas.assignments import AssignmentCreateSchema, AssignmentIdSchema, AssignmentSchema, ReviewCreateSchema, ReviewSchema
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import ReviewDecision, Role
 from server.services import assignments, reviews
 from server.uow import unit_of_work
-from sync.errors import Forbidden
 
 blp = Blueprint("assignments", __name__, url_prefix="/api/v1", description="Assignments and review decisions")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from core.errors import InvalidCredentials, LoginThrottled
 from schemas.auth import DeviceTokenRequestSchema, DeviceTokenSchema, MeSchema, TokenIdSchema
 from server.api.guard import current_principal, requires
 from server.extensions import db
@@ -22,7 +23,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Device toke
 @blp.alt_response(429, description="Too many failed sign-ins; see Retry-After")
 def create_device_token(args):
     """Sign a device in; the token is shown once."""
-    with unit_of_work(keep_on=(auth.InvalidCredentials, auth.LoginThrottled)):
+    with unit_of_work(keep_on=(InvalidCredentials, LoginThrottled)):
         limits = auth.LoginLimits.from_config(current_app.config)
         return auth.issue_device_token(db.session, address=request.remote_addr, limits=limits, **args)
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import current_app, g, request, session
 
+from core.errors import Forbidden, Unauthenticated, UserDisabled
 from server.extensions import csrf, db
 from server.models import Role
-from server.services.auth import Principal, UserDisabled, authenticate_token
+from server.services.auth import Principal, authenticate_token
 from server.web_session import SESSION_USER, signed_in
-from sync.errors import Forbidden, Unauthenticated
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 

@@ -7,6 +7,7 @@ import uuid
 from flask import current_app
 from flask_smorest import Blueprint
 
+from core.errors import BadCursor
 from schemas.conflicts import ResolutionResultSchema, ResolutionSchema
 from schemas.households import (
     HouseholdListArgsSchema,
@@ -46,7 +47,7 @@ def _after(position: str | None) -> str | None:
     try:
         return None if position is None else str(uuid.UUID(position))
     except ValueError:
-        raise paging.BadCursor() from None
+        raise BadCursor() from None
 
 
 @blp.route("/villages/<area_code>")

@@ -6,12 +6,7 @@ import base64
 import json
 from typing import Any
 
-from sync.errors import InvalidInput
-
-
-class BadCursor(InvalidInput):
-    code = "bad_cursor"
-    message = "The cursor is not one this server gave out; start again without it."
+from core.errors import BadCursor
 
 
 def encode(position: Any) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict
 from server.demo.accounts import ACCOUNTS, DemoAccount
 from server.demo.areas import AreaRow, generate_areas
 from server.demo.dali import PREFECTURE, PROVINCE
@@ -17,7 +18,6 @@ from server.demo.households import generate_households
 from server.demo.sizes import DemoSize
 from server.models import Area, AreaLevel, Household, Person
 from server.services.users import create_user
-from sync.errors import Conflict
 
 # Rows per INSERT batch: large enough for psycopg's pipelined executemany, small enough for memory.
 BATCH = 5_000

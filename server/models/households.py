@@ -57,7 +57,7 @@ class Person(Base):
     properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     # How visits find this person again: the keyed hash of the ID number, else name and birth year.
     person_key: Mapped[str | None] = mapped_column(String(200))
-    id_card_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)  # sync.pii: never stored in clear
+    id_card_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)  # core.pii: never stored in clear
     id_card_hash: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
     created_at: Mapped[datetime] = created_at()
 

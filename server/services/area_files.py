@@ -17,7 +17,7 @@ from shapely.errors import GEOSException
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from sync.errors import InvalidInput
+from core.errors import AreaImportFailed
 
 # GDAL names a GeoJSON file with heights EPSG:4979 (WGS 84 3-D); its longitude/latitude are the same.
 WGS84_NAMES = frozenset({"EPSG:4326", "OGC:CRS84", "EPSG:4979", "OGC:CRS84h"})
@@ -54,19 +54,6 @@ class RowProblem:
             return f"file: {self.reason}"
         where = f"row {self.row} (code {self.code})" if self.code else f"row {self.row}"
         return f"{where}: {self.reason}"
-
-
-class AreaImportFailed(InvalidInput):
-    """The file was refused as a whole; `problems` lists every problem found."""
-
-    code = "area_import_failed"
-
-    def __init__(self, problems: list[RowProblem]):
-        super().__init__(
-            f"Nothing was imported: {len(problems)} problem(s).",
-            details={"problems": [str(problem) for problem in problems]},
-        )
-        self.problems = problems
 
 
 class ValueRefused(Exception):

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core.errors import AreaImportFailed
 from server.models import Area, AreaLevel, AuditOutcome
 from server.models.areas import CODE_LENGTH, PARENT_LEVEL
 from server.services import audit
 from server.services.area_files import (
-    AreaImportFailed,
     AreaLayer,
     Feature,
     RowProblem,
@@ -33,7 +33,7 @@ from server.services.area_files import (
     read_name,
 )
 
-__all__ = ["AreaImportFailed", "ImportReport", "RowProblem", "import_areas"]
+__all__ = ["ImportReport", "RowProblem", "import_areas"]
 
 SRID = 4326
 # Rows per INSERT statement: seven parameters a row stays far below PostgreSQL's 65,535.

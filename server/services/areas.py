@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from core import geo
+from core.errors import NotFound
+from core.scope import in_scope
 from server.models import Area, AreaLevel
-from server.services.scope import in_scope
-from sync import geo
-from sync.errors import NotFound
 
 
 @dataclass(frozen=True)

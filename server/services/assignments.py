@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.scope import covers
 from server.models import Area, Assignment, AssignmentState, AuditOutcome, FormVersion, Household, Role, User
 from server.services import audit
 from server.services.auth import Principal
-from sync.errors import Forbidden, InvalidInput, NotFound
-from sync.scope import covers
 
 ASSIGNERS = (Role.supervisor, Role.admin)
 ASSIGNEES = (Role.enumerator, Role.supervisor)

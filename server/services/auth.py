@@ -14,35 +14,17 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    NotFound,
+    TokenInvalid,
+    TokenRevoked,
+    UserDisabled,
+)
 from server.models import AuditEntry, AuditOutcome, DeviceToken, Role, User
 from server.services import audit
 from server.services.passwords import verify_password
-from sync.errors import NotFound, TooManyRequests, Unauthenticated
-
-
-class InvalidCredentials(Unauthenticated):
-    code = "invalid_credentials"
-    message = "Wrong username or password. 用户名或密码错误。"
-
-
-class LoginThrottled(TooManyRequests):
-    code = "too_many_attempts"
-    message = "Too many failed sign-ins; wait before trying again. 登录失败次数过多，请稍后再试。"
-
-
-class TokenInvalid(Unauthenticated):
-    code = "token_invalid"
-    message = "This token is not known. Sign in again. 令牌无效，请重新登录。"
-
-
-class TokenRevoked(Unauthenticated):
-    code = "token_revoked"
-    message = "This token was revoked. Sign in again; nothing in your outbox is lost. 令牌已撤销，请重新登录。"
-
-
-class UserDisabled(Unauthenticated):
-    code = "user_disabled"
-    message = "This account is disabled. 此账号已停用。"
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.pii import Protector
+from core.scope import covers
 from server.models import AuditOutcome, ConflictResolution, EntityConflict, Household, Role, Village
 from server.services import audit
 from server.services.auth import Principal
-from sync.errors import Forbidden, InvalidInput, NotFound
 from sync.evidence import village_id
-from sync.pii import Protector
 from sync.reconcile import reconcile_entities
-from sync.scope import covers
 
 RESOLVERS = (Role.supervisor, Role.admin)
 KEEP_BASE = "base"

@@ -8,14 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import FormVersionChanged, NotFound
 from server.models import AuditOutcome, FormVersion, Role
 from server.services import audit
 from survey_forms.definition import FormDefinition
-from sync.errors import Conflict, NotFound
-
-
-class FormVersionChanged(Conflict):
-    code = "form_version_changed"
 
 
 @dataclass

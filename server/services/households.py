@@ -12,6 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import geo
+from core.errors import NotFound
+from core.pii import Protector, mask_id_card
+from core.scope import covers, in_scope
 from server.models import (
     AssistanceMeasure,
     AuditOutcome,
@@ -28,10 +32,6 @@ from server.models import (
 from server.services import audit
 from server.services.auth import Principal
 from survey_forms.catalogue import load_catalogue
-from sync import geo
-from sync.errors import NotFound
-from sync.pii import Protector, mask_id_card
-from sync.scope import covers, in_scope
 
 PII_ROLES = (Role.admin, Role.supervisor)
 MASK = "***"

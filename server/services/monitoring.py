@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.scope import covers
 from server.models import AssistanceMeasure, AuditOutcome, Household, MonitoringCase, MonitoringEvent, MonitoringState, Role
 from server.services import audit
 from server.services.auth import Principal
 from sync import monitoring
-from sync.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sync.monitoring import CATEGORIES, MOVES, OPEN_STATES
-from sync.scope import covers
 
 SUPERVISORS = (Role.supervisor, Role.admin)
 

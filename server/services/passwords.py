@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from sync.errors import InvalidInput
+from core.errors import WeakPassword
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both failures cost the same time.
@@ -14,10 +14,6 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 MIN_STRENGTH = 3  # zxcvbn score 0-4; 3 refuses common, dictionary and keyboard-pattern passwords
-
-
-class WeakPassword(InvalidInput):
-    code = "weak_password"
 
 
 def check_strength(password: str, user_inputs: list[str]) -> None:

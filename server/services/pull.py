@@ -6,28 +6,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.errors import BadCursor
 from server.services.auth import Principal
 from sync import pull as feed
-from sync.errors import InvalidInput
-
-
-class BadPosition(InvalidInput):
-    code = "bad_cursor"
-    message = "The cursor is not one this server gave out; pull again without it to start from the beginning."
 
 
 def changes(session: Session, principal: Principal, position: list[Any] | None, limit: int) -> tuple[feed.Page, list[int]]:
     """The next page of changes in the caller's scope, and the position to put in the next cursor.
 
     Raises:
-        BadPosition: the cursor decoded to something this server never puts in one.
+        BadCursor: the cursor decoded to something this server never puts in one.
     """
     if position is None:
         after = feed.START
     elif len(position) == 2 and all(type(part) is int and part >= 0 for part in position):
         after = (position[0], position[1])
     else:
-        raise BadPosition()
+        raise BadCursor("The cursor is not one this server gave out; pull again without it to start from the beginning.")
     reader = feed.Reader(principal.user_id, principal.role.value, principal.scope)
     page = feed.pull(session, reader, after, limit)
     return page, list(page.position)

@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.pii import Protector
 from server.models import AuditOutcome
 from server.services import audit
 from server.services.auth import Principal
 from sync import flags, monitoring
 from sync.compiled_forms import CompiledForms
 from sync.ingest import ItemResult, Submitter, ingest
-from sync.pii import Protector
 from sync.reconcile import reconcile_submissions
 
 # A published form version never changes, so its compiled validator is kept for the process's life.

@@ -6,11 +6,11 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, Forbidden, NotFound
+from core.scope import covers
 from server.models import AuditOutcome, ReviewDecision, Role, Submission, SubmissionReview, SubmissionState
 from server.services import audit
 from server.services.auth import Principal
-from sync.errors import Conflict, Forbidden, NotFound
-from sync.scope import covers
 
 REVIEWERS = (Role.supervisor, Role.admin)
 

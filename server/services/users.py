@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, InvalidInput, NotFound
 from server.models import Area, AuditOutcome, Role, User, UserArea
 from server.services import audit
 from server.services.auth import normalize_username
 from server.services.passwords import check_strength, hash_password
-from sync.errors import Conflict, InvalidInput, NotFound
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 

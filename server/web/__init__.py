@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
+from core.errors import InvalidCredentials, LoginThrottled
 from server.extensions import db
 from server.services import auth
 from server.uow import unit_of_work
@@ -25,14 +26,14 @@ def login():
     if request.method == "GET":
         return render_template("login.html", error=None)
     try:
-        with unit_of_work(keep_on=(auth.InvalidCredentials, auth.LoginThrottled)):
+        with unit_of_work(keep_on=(InvalidCredentials, LoginThrottled)):
             user = auth.check_credentials(
                 db.session, request.form.get("username", ""), request.form.get("password", ""),
                 request.remote_addr, auth.LoginLimits.from_config(current_app.config), via="web",
             )
             user_id = user.id
-    except (auth.InvalidCredentials, auth.LoginThrottled) as error:
-        status = 429 if isinstance(error, auth.LoginThrottled) else 401
+    except (InvalidCredentials, LoginThrottled) as error:
+        status = 429 if isinstance(error, LoginThrottled) else 401
         return render_template("login.html", error=error.message), status
     sign_in(user_id)
     return redirect(url_for("web.home"))

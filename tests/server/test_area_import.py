@@ -15,8 +15,9 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.errors import AreaImportFailed
 from server.models import Area, AreaLevel, AuditEntry
-from server.services.area_import import AreaImportFailed, import_areas
+from server.services.area_import import import_areas
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "areas"
 GOOD = DATA / "good_dali.geojson"

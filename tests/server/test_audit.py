@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from core.errors import Conflict
 from server.extensions import db
 from server.models import AuditEntry, AuditOutcome, Role
 from server.services import audit, users
 from server.uow import unit_of_work
-from sync.errors import Conflict
 from tests.server.conftest import PASSWORD
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from core.errors import Conflict
 from server import demo
 from server.demo import loader
 from server.demo.areas import generate_areas
@@ -21,7 +22,6 @@ from server.demo.households import generate_households, make_family
 from server.models import Area, AreaLevel, Household, Person, User
 from server.models.areas import CODE_LENGTH, PARENT_LEVEL
 from server.services.passwords import check_strength, verify_password
-from sync.errors import Conflict
 
 SEED = 20261123
 SMALL = demo.SIZES["small"]

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from core.errors import FormVersionChanged
 from server.models import AuditEntry, FormVersion, Role
 from server.services import forms
 from survey_forms.definition import FormDefinition
@@ -38,7 +39,7 @@ def test_changed_content_under_a_published_version_is_refused(db_session):
     _publish(db_session, small_form())
     changed = copy.deepcopy(small_form_document())
     changed["title"]["en"] = "Changed title"
-    with pytest.raises(forms.FormVersionChanged, match="small_household v1") as raised:
+    with pytest.raises(FormVersionChanged, match="small_household v1") as raised:
         forms.publish(db_session, [FormDefinition.from_document(changed)], actor="test")
     assert "next version number" in raised.value.message
     db_session.rollback()

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
+from core.scope import covers, in_scope
 from server.models import Area, Household, Role, UserArea
-from server.services.scope import covers, in_scope
 
 
 @pytest.fixture
