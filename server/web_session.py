@@ -1,33 +1,61 @@
-"""The browser session: who is signed in, checked against the database on every request."""
+"""The browser session's cookie: it carries a secret whose server-side row is checked on every request."""
 
 from __future__ import annotations
 
-import uuid
+from flask import current_app, request, session
 
-from flask import session
-
-from core.errors import Unauthenticated
+from core.errors import SessionEnded, Unauthenticated, UserDisabled
 from server.extensions import db
-from server.services.auth import Principal, load_user_principal
+from server.services import web_sessions
+from server.services.auth import Principal
+from server.uow import unit_of_work
 
-SESSION_USER = "user_id"
+SESSION_FIELD = "web_session"  # the cookie field holding the session's secret
 
 
-def sign_in(user_id: uuid.UUID) -> None:
+def sign_in(secret: str) -> None:
+    """Puts a newly opened session's secret in the cookie (web_sessions.sign_in opened it)."""
     session.clear()  # a fresh session at sign-in, so nothing from before carries over
-    session[SESSION_USER] = str(user_id)
+    session.permanent = True  # the cookie expires with the absolute limit (PERMANENT_SESSION_LIFETIME)
+    session[SESSION_FIELD] = secret
+
+
+def has_session() -> bool:
+    return SESSION_FIELD in session
+
+
+def current() -> Principal:
+    """The signed-in principal; a dead session's cookie is cleared.
+
+    Raises:
+        Unauthenticated: no session cookie.
+        SessionEnded: signed out, idle, too old or unknown.
+        UserDisabled: the user was disabled since signing in.
+    """
+    if SESSION_FIELD not in session:
+        raise Unauthenticated()
+    limits = web_sessions.SessionLimits.from_config(current_app.config)
+    try:
+        # Committed on its own, like a device token's touch: the last_seen_at refresh, or the end of a dead session
+        # and its audit row, stand whatever the request does next.
+        with unit_of_work(keep_on=(SessionEnded, UserDisabled)):
+            return web_sessions.check(db.session, str(session[SESSION_FIELD]), limits, request.remote_addr)
+    except (SessionEnded, UserDisabled):
+        session.clear()
+        raise
 
 
 def signed_in() -> Principal | None:
-    """The session's user, or None; a disabled or removed user's session ends here.
-
-    Raises:
-        Unauthenticated: never; a dead session is cleared and answers None.
-    """
-    if SESSION_USER not in session:
-        return None
+    """For pages: the signed-in principal, or None when there is no live session."""
     try:
-        return load_user_principal(db.session, uuid.UUID(session[SESSION_USER]))
-    except (Unauthenticated, ValueError):
-        session.clear()
+        return current()
+    except Unauthenticated:
         return None
+
+
+def sign_out() -> None:
+    """Ends the session on the server (so a copy of the cookie opens nothing), then clears the cookie."""
+    if SESSION_FIELD in session:
+        with unit_of_work():
+            web_sessions.sign_out(db.session, str(session[SESSION_FIELD]), request.remote_addr)
+    session.clear()

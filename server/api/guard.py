@@ -6,13 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request
 
-from core.errors import Forbidden, Unauthenticated, UserDisabled
+from core.errors import Forbidden, Unauthenticated
+from server import web_session
 from server.extensions import csrf, db
 from server.models import Role
 from server.services.auth import Principal, authenticate_token
-from server.web_session import SESSION_USER, signed_in
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -23,16 +23,14 @@ def _principal_from_request() -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
-        principal = authenticate_token(db.session, token.strip(), current_app.config["TOKEN_TOUCH_SECONDS"])
+        config = current_app.config
+        principal = authenticate_token(db.session, token.strip(), config["TOKEN_TOUCH_SECONDS"], config["DEVICE_TOKEN_IDLE_DAYS"])
         db.session.commit()  # the last_seen_at touch stands on its own, whatever the request does next
         return principal
-    if SESSION_USER in session:
+    if web_session.has_session():
         if request.method not in _SAFE_METHODS:
             csrf.protect()
-        principal = signed_in()
-        if principal is None:
-            raise UserDisabled()
-        return principal
+        return web_session.current()  # 401 session_ended once signed out, idle or too old
     # Tokens are never read from the URL: they would end up in logs and browser history.
     raise Unauthenticated()
 

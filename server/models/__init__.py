@@ -12,6 +12,7 @@ from server.models.history import ConflictResolution, EntityConflict, EntityVers
 from server.models.households import Household, Person
 from server.models.monitoring import AssistanceMeasure, MonitoringCase, MonitoringEvent, MonitoringState
 from server.models.reviews import ReviewDecision, SubmissionReview
+from server.models.sessions import SessionEndReason, WebSession
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
 from server.models.villages import Village
@@ -39,6 +40,7 @@ __all__ = [
     "Person",
     "ReviewDecision",
     "Role",
+    "SessionEndReason",
     "Submission",
     "SubmissionConflict",
     "SubmissionReview",
@@ -47,5 +49,6 @@ __all__ = [
     "User",
     "UserArea",
     "Village",
+    "WebSession",
     "Xid8",
 ]

@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import Session, contains_eager
 
 from core.errors import (
     InvalidCredentials,
     LoginThrottled,
     NotFound,
+    TokenExpired,
     TokenInvalid,
     TokenRevoked,
     UserDisabled,
 )
-from server.models import AuditEntry, AuditOutcome, DeviceToken, Role, User
+from core.scope import in_scope
+from server.models import AuditEntry, AuditOutcome, DeviceToken, Role, User, UserArea
 from server.services import audit
 from server.services.passwords import verify_password
 
@@ -49,6 +51,7 @@ class Principal:
     role: Role
     scope: tuple[str, ...]
     token_id: uuid.UUID | None = None
+    device_id: str | None = None  # the device the token was issued to; None for a browser session
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,10 @@ class IssuedToken:
     principal: Principal
 
 
-def principal_of(user: User, token_id: uuid.UUID | None = None) -> Principal:
-    return Principal(user.id, user.username, user.role, tuple(user.scope), token_id)
+def principal_of(user: User, token: DeviceToken | None = None) -> Principal:
+    if token is None:
+        return Principal(user.id, user.username, user.role, tuple(user.scope))
+    return Principal(user.id, user.username, user.role, tuple(user.scope), token.id, token.device_id)
 
 
 def normalize_username(username: str) -> str:
@@ -137,54 +142,79 @@ def issue_device_token(
         session, "token.create", AuditOutcome.success, actor_id=user.id, actor=user.username,
         target=str(row.id), address=address, details={"device_id": device_id},
     )
-    return IssuedToken(token, row.id, principal_of(user, row.id))
+    return IssuedToken(token, row.id, principal_of(user, row))
 
 
-def authenticate_token(session: Session, token: str, touch_seconds: int) -> Principal:
+def authenticate_token(session: Session, token: str, touch_seconds: int, idle_days: int) -> Principal:
     """The principal a bearer token stands for; records when the device was last seen.
+
+    One query reads the token, its user and the user's areas, and asks the database's clock whether the token
+    has expired and whether last_seen_at is due for a refresh; the refresh is a second statement only when due.
 
     Raises:
         TokenInvalid: no such token.
         TokenRevoked: the token was revoked.
+        TokenExpired: the token went unused (since its last use, or its issue) for longer than `idle_days`.
         UserDisabled: the token's user is disabled (so every token of theirs is dead).
     """
-    row = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == token_hash(token)))
-    if row is None:
+    last_use = func.coalesce(DeviceToken.last_seen_at, DeviceToken.created_at)
+    expired = last_use < func.now() - timedelta(days=idle_days)
+    query = (
+        select(DeviceToken, expired, _due(DeviceToken.last_seen_at, touch_seconds))
+        .join(DeviceToken.user)
+        .outerjoin(User.areas)
+        .options(contains_eager(DeviceToken.user).contains_eager(User.areas))
+        .where(DeviceToken.token_hash == token_hash(token))
+    )
+    found = session.execute(query).unique().one_or_none()
+    if found is None:
         raise TokenInvalid()
+    row, is_expired, is_due = found
     if row.revoked_at is not None:
         raise TokenRevoked()
+    if is_expired:
+        raise TokenExpired()
     if row.user.disabled_at is not None:
         raise UserDisabled()
-    stale = func.now() - timedelta(seconds=touch_seconds)
-    session.execute(
-        update(DeviceToken)
-        .where(DeviceToken.id == row.id)
-        .where((DeviceToken.last_seen_at.is_(None)) | (DeviceToken.last_seen_at < stale))
-        .values(last_seen_at=func.now())
-    )
-    return principal_of(row.user, row.id)
+    if is_due:
+        # The WHERE repeats the test, so of two requests racing here only one writes.
+        session.execute(
+            update(DeviceToken).where(DeviceToken.id == row.id, _due(DeviceToken.last_seen_at, touch_seconds))
+            .values(last_seen_at=func.now())
+        )
+    return principal_of(row.user, row)
 
 
-def load_user_principal(session: Session, user_id: uuid.UUID) -> Principal:
-    """The principal of a web session's user.
+def _due(last_seen_at: Any, touch_seconds: int) -> ColumnElement[bool]:
+    """last_seen_at is written at most once per `touch_seconds`: a write on every request would cost a row lock."""
+    return or_(last_seen_at.is_(None), last_seen_at < func.now() - timedelta(seconds=touch_seconds))
 
-    Raises:
-        UserDisabled: the user was disabled or removed since signing in.
+
+def _owner_within(scope: tuple[str, ...]) -> ColumnElement[bool]:
+    """The token's user has areas, and every one lies inside `scope`.
+
+    Every one, not some: an admin of one county must not cut off a prefecture supervisor who also works elsewhere.
+    A user with no areas is inside no admin's scope.
     """
-    user = session.get(User, user_id)
-    if user is None or user.disabled_at is not None:
-        raise UserDisabled()
-    return principal_of(user)
+    return (
+        select(UserArea.user_id)
+        .where(UserArea.user_id == DeviceToken.user_id)
+        .group_by(UserArea.user_id)
+        .having(func.bool_and(in_scope(UserArea.area_code, scope)))
+        .exists()
+    )
 
 
 def revoke_token(session: Session, principal: Principal, token_id: uuid.UUID, address: str | None) -> None:
-    """Revokes a token of the caller's own, or any token when the caller is an admin; repeats are harmless.
+    """Revokes a token of the caller's own or, for an admin, of a user within the admin's areas; repeats are harmless.
 
     Raises:
         NotFound: no such token, or not one the caller may revoke (the same answer, to leak nothing).
     """
-    row = session.get(DeviceToken, token_id)
-    if row is None or (row.user_id != principal.user_id and principal.role != Role.admin):
+    mine = DeviceToken.user_id == principal.user_id
+    allowed = or_(mine, _owner_within(principal.scope)) if principal.role == Role.admin else mine
+    row = session.scalar(select(DeviceToken).where(DeviceToken.id == token_id, allowed))
+    if row is None:
         raise NotFound("No such device token.")
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)

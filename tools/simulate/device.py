@@ -23,6 +23,9 @@ API = "/api/v1"
 CHINA = timezone(timedelta(hours=8))
 ACKNOWLEDGED = ("accepted", "duplicate")
 HELD = ("invalid", "conflict")
+# The 401s after which signing in again helps (protocol.md, Authentication); any other 401 (an unknown token, a disabled
+# user) would only fail again, so it stops the device like any other refusal.
+SIGN_IN_AGAIN = ("token_expired", "token_revoked")
 
 
 @dataclass(frozen=True)
@@ -229,12 +232,16 @@ class Device:
 
     def _call(self, method: str, path: str, *, payload: Any = None, body: bytes = b"",
               headers: dict[str, str] | None = None) -> Response:
-        """One request; a 401 (token revoked or expired) signs in again once: nothing in the outbox is lost."""
+        """One request; a 401 token_revoked or token_expired signs in again (same device_id) and sends it once more.
+
+        The outbox is not touched here: what was acknowledged stays in the ledger, what was not stays to be sent.
+        """
         try:
             return self._send(method, path, payload, body, headers)
         except HttpError as error:
-            if error.status != 401:
+            if error.status != 401 or error.code not in SIGN_IN_AGAIN:
                 raise
+            self.stats.signed_in_again[error.code] += 1
         self.login()
         return self._send(method, path, payload, body, headers)
 

@@ -109,6 +109,7 @@ class SimulationResult:
         if self.verified:
             lines.append(f"unaccounted     {len(self.unaccounted)} of {sum(len(d.ledger) for d in self.devices)} acknowledged")
         lines += [f"HTTP error      {key}: {n}" for key, n in sorted(self.sync.http_errors.items())]
+        lines += [f"signed in again after {code}: {n}" for code, n in sorted(self.sync.signed_in_again.items())]
         lines += [f"surprise        {s}" for s in self.sync.surprises[:10]]
         lines += [f"protocol error  {e}" for e in self.sync.protocol_errors[:10]]
         lines += [f"accounting      {p}" for p in self.accounting_problems[:10]]

@@ -21,6 +21,7 @@ class Stats:
     http_errors: Counter[str] = field(default_factory=Counter)  # answers not retried, by request and status
     surprises: list[str] = field(default_factory=list)  # an item meant valid came back invalid, or the reverse
     protocol_errors: list[str] = field(default_factory=list)  # answers protocol.md does not allow
+    signed_in_again: Counter[str] = field(default_factory=Counter)  # by the 401's code: token_expired, token_revoked
 
     def add(self, other: Stats) -> None:
         self.statuses.update(other.statuses)
@@ -32,6 +33,7 @@ class Stats:
         self.http_errors.update(other.http_errors)
         self.surprises += other.surprises
         self.protocol_errors += other.protocol_errors
+        self.signed_in_again.update(other.signed_in_again)
 
     @classmethod
     def total(cls, parts: Iterable[Stats]) -> Stats:
