@@ -68,10 +68,9 @@ def batches(items: list[dict]) -> list[dict]:
 
 def main() -> int:
     args = parse()
-    server_url = live_server.server_url()
-    with live_server.scratch_database(server_url, "survey_push_bench") as database_url:
-        live_server.prepare(database_url)
-        app = create_app({"DATABASE_URL": database_url})
+    with live_server.scratch_database(live_server.server(), "survey_push_bench") as database:
+        live_server.prepare(database)
+        app = create_app(database.overrides())
         with app.app_context():
             rate, statements = run(args, app)
     what = f"the last of {args.revisits} rounds of revisits" if args.revisits else "first visits"
@@ -85,7 +84,7 @@ def main() -> int:
 def run(args: argparse.Namespace, app) -> tuple[float, Counter]:
     session = db.session
     user = session.scalar(select(User).where(User.username == "demo_enumerator"))
-    principal = Principal(user.id, user.username, user.role, ("53",))
+    principal = Principal(user.id, user.username, user.role, ("53",), device_id="bench")  # the batches name it
     form = session.scalar(select(FormVersion).where(FormVersion.form_id == "household_visit"))
     definition = FormDefinition.from_document(form.definition)
     areas = session.scalars(text("SELECT code FROM area WHERE level = 'natural_village'")).all()

@@ -45,11 +45,11 @@ def main() -> int:
     args = parse()
     # A SIGTERM (a CI timeout, say) still runs the finally blocks: gunicorn stopped, the database dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    server_url = live_server.server_url()
-    with tempfile.TemporaryDirectory(prefix="s7-") as tmp, live_server.scratch_database(server_url, "survey_s7") as database_url:
-        live_server.prepare(database_url)
+    with tempfile.TemporaryDirectory(prefix="s7-") as tmp, \
+            live_server.scratch_database(live_server.server(), "survey_s7") as database:
+        live_server.prepare(database)
         attachments = Path(tmp) / "attachments"
-        with live_server.gunicorn(database_url, attachments, Path(tmp) / "gunicorn.log", args.workers,
+        with live_server.gunicorn(database.url, attachments, Path(tmp) / "gunicorn.log", args.workers,
                                   production=True) as running:
             pid, url = running.pid, running.url
             options = Options(url=url, username=ENUMERATOR.username, password=ENUMERATOR.password, devices=args.devices,
@@ -57,7 +57,7 @@ def main() -> int:
                               timeout=args.timeout, retry=RetryPolicy(attempts=args.attempts))
             scenario = Scenario(options, pid, kill_every=args.kill_every, kill_seconds=args.minutes * 60,
                                 attachment_dir=attachments)
-            engine = create_engine(database_url)
+            engine = create_engine(database.url)
             try:
                 figures = run(scenario, engine, None if args.quiet else _progress)
                 print("\n".join(figures.lines()))

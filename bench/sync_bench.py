@@ -79,11 +79,10 @@ def copy_rate(database_url: str, items: list[dict], username: str) -> float:
 
 def main() -> int:
     args = parse()
-    server_url = live_server.server_url()
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp, \
-            live_server.scratch_database(server_url, "survey_bench") as database_url:
-        live_server.prepare(database_url)
-        with live_server.gunicorn(database_url, Path(tmp) / "attachments", Path(tmp) / "gunicorn.log", args.workers,
+            live_server.scratch_database(live_server.server(), "survey_bench") as database:
+        live_server.prepare(database)
+        with live_server.gunicorn(database.url, Path(tmp) / "attachments", Path(tmp) / "gunicorn.log", args.workers,
                                   production=True) as running:
             pids = workers(running.pid)
             result = simulate(Options(
@@ -95,7 +94,7 @@ def main() -> int:
             print(result.summary(), file=sys.stderr)
             return 1
         items = [made.item for device in result.devices for made in device.made.values()]
-        copied = copy_rate(database_url, items, ENUMERATOR.username)
+        copied = copy_rate(database.url, items, ENUMERATOR.username)
     accepted = result.count("accepted")
     rate = accepted / result.sync_seconds
     print(f"devices {args.devices}, {len(items)} household visits with {args.members} members "

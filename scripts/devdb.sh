@@ -3,10 +3,13 @@
 #
 #   scripts/devdb.sh packages [extra Debian packages]  install what is missing (root) or say how
 #   scripts/devdb.sh start                              create the cluster once, start it, print DATABASE_URL
+#   scripts/devdb.sh owner-url                          print DATABASE_OWNER_URL (after start)
 #   scripts/devdb.sh stop                               stop it
 #
 # PostgreSQL refuses to run as root, so when called by root the cluster belongs to the
 # unprivileged `postgres` user that Debian's package creates. It listens on 127.0.0.1 only.
+# Two roles: `survey` owns the database and runs the migrations; the app connects as `survey_app`,
+# which owns nothing, so it cannot drop the triggers or rewrite the audit log (migrations grant it the rest).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +17,7 @@ data_root="${SURVEY_DATA_DIR:-$here/.data}"
 port="${SURVEY_PG_PORT:-54329}"
 pg_bin="/usr/lib/postgresql/15/bin"
 db_user="survey"
+app_user="survey_app"
 db_name="survey"
 
 say() { printf '%s\n' "$*" >&2; }
@@ -69,15 +73,34 @@ cluster_dir() {
 }
 
 password_file() { echo "$data_root/db-password"; }
+app_password_file() { echo "$data_root/db-app-password"; }
+
+# A generated password, kept in the data folder, readable by us alone.
+ensure_password() {
+  [ -s "$1" ] || (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(24))' > "$1")
+}
+
+# The app's login role, made on every start so an existing cluster gets it too; its password follows the file.
+# No privileges here: `flask db upgrade` grants them on every table it migrates.
+ensure_app_role() {
+  local pw
+  pw=$(cat "$(app_password_file)")
+  psql -h 127.0.0.1 -p "$port" -U "$db_user" -d postgres -qX -v ON_ERROR_STOP=1 -v role="$app_user" -v pw="$pw" >/dev/null <<'SQL'
+SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') AS missing \gset
+\if :missing
+CREATE ROLE :"role" LOGIN;
+\endif
+ALTER ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'pw';
+SQL
+}
 
 cmd_start() {
   local dir pwfile
   dir=$(cluster_dir)
   pwfile=$(password_file)
   mkdir -p "$data_root"
-  if [ ! -s "$pwfile" ]; then
-    (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(24))' > "$pwfile")
-  fi
+  ensure_password "$pwfile"
+  ensure_password "$(app_password_file)"
   if [ ! -f "$dir/PG_VERSION" ]; then
     say "Creating the PostgreSQL cluster in $dir"
     mkdir -p "$dir"
@@ -102,7 +125,15 @@ cmd_start() {
   if ! psql -h 127.0.0.1 -p "$port" -U "$db_user" -d postgres -tAc "select 1 from pg_database where datname='$db_name'" | grep -q 1; then
     psql -h 127.0.0.1 -p "$port" -U "$db_user" -d postgres -qc "create database $db_name" >/dev/null
   fi
-  echo "postgresql+psycopg://$db_user:$pw@127.0.0.1:$port/$db_name"
+  ensure_app_role
+  echo "postgresql+psycopg://$app_user:$(cat "$(app_password_file)")@127.0.0.1:$port/$db_name"
+}
+
+cmd_owner_url() {
+  local pwfile
+  pwfile=$(password_file)
+  [ -s "$pwfile" ] || { say "No embedded cluster yet: run $0 start first."; exit 1; }
+  echo "postgresql+psycopg://$db_user:$(cat "$pwfile")@127.0.0.1:$port/$db_name"
 }
 
 cmd_stop() {
@@ -114,6 +145,7 @@ cmd_stop() {
 case "${1:-}" in
   packages) shift; cmd_packages "$@" ;;
   start) cmd_start ;;
+  owner-url) cmd_owner_url ;;
   stop) cmd_stop ;;
-  *) say "usage: $0 packages [pkg...] | start | stop"; exit 2 ;;
+  *) say "usage: $0 packages [pkg...] | start | owner-url | stop"; exit 2 ;;
 esac

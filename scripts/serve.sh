@@ -3,11 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A plain assignment, not `export X=$(...)`, so a failed start stops the script here.
+owner_url="${DATABASE_OWNER_URL:-}"
 if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(scripts/devdb.sh start)
+  owner_url=$(scripts/devdb.sh owner-url)
 fi
 export DATABASE_URL
-flask db upgrade
+# Only the migrations see the owner's URL; what follows, gunicorn included, runs as the app's role alone.
+unset DATABASE_OWNER_URL
+DATABASE_OWNER_URL="$owner_url" flask db upgrade
 flask forms publish
 demo=$(flask demo load --if-empty)
 echo "$demo"

@@ -1,4 +1,4 @@
-"""Test harness: a throwaway PostGIS database migrated to head once, and a rollback per test."""
+"""Test harness: a throwaway PostGIS database migrated to head once (as the owner), and a rollback per test."""
 
 from __future__ import annotations
 
@@ -15,40 +15,48 @@ from sqlalchemy.orm import Session
 from server.app import create_app
 from server.extensions import db
 from tools import live_server
+from tools.live_server import Database
 
 
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
+def _server() -> Database:
+    if not os.environ.get("DATABASE_URL"):
         pytest.exit("DATABASE_URL is not set: run the suite with `make test`, which starts PostGIS.", returncode=2)
-    return url
+    # With DATABASE_OWNER_URL the owner makes and migrates each database and the app runs as DATABASE_URL's role;
+    # without it (someone's own server, one role) that role does everything.
+    return live_server.server()
 
 
 @contextmanager
-def scratch_database(prefix: str) -> Iterator[str]:
+def scratch_database(prefix: str) -> Iterator[Database]:
     """A new, empty database on the configured server, dropped when the block ends."""
-    with live_server.scratch_database(_server_url(), prefix) as url:
-        yield url
+    with live_server.scratch_database(_server(), prefix) as database:
+        yield database
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def database() -> Iterator[Database]:
     """The suite's database, migrated once by `app`, dropped at the end of the run."""
-    with scratch_database("survey_test") as url:
-        yield url
+    with scratch_database("survey_test") as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def database_url(database: Database) -> str:
+    """The suite's database as the app connects to it (its role)."""
+    return database.url
 
 
 @pytest.fixture
-def empty_database() -> Iterator[str]:
+def empty_database() -> Iterator[Database]:
     """A database of its own, for tests that need real commits or go down and up the migrations."""
-    with scratch_database("survey_scratch") as url:
-        yield url
+    with scratch_database("survey_scratch") as database:
+        yield database
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+def app(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     attachments = str(tmp_path_factory.mktemp("attachments"))
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret", "ATTACHMENT_DIR": attachments})
+    app = create_app({**database.overrides(), "TESTING": True, "SECRET_KEY": "test-secret", "ATTACHMENT_DIR": attachments})
     with app.app_context():
         flask_migrate.upgrade()
     return app

@@ -1,7 +1,7 @@
 """A real server to test or measure against: a scratch database beside $DATABASE_URL's, prepared, served by gunicorn.
 
 Used by tests/live (the fixture), bench/s7_worker_kills.py and bench/sync_bench.py, so all three run the same server
-the same way `make run` does.
+the same way `make run` does: migrated as the owner ($DATABASE_OWNER_URL) when there is one, served as the app's role.
 """
 
 from __future__ import annotations
@@ -31,39 +31,70 @@ STARTUP_SECONDS = 60
 
 
 @dataclass(frozen=True)
+class Database:
+    """A database as the app reaches it (`url`, the app's role) and as its owner does (`owner_url`; "": one role)."""
+
+    url: str
+    owner_url: str = ""
+
+    @property
+    def admin_url(self) -> str:
+        """The role that creates databases and migrates them: the owner, or the one role there is."""
+        return self.owner_url or self.url
+
+    def overrides(self) -> dict[str, str]:
+        """create_app overrides that point the app at this database, and its migrations at the owner's connection."""
+        return {"DATABASE_URL": self.url, "DATABASE_OWNER_URL": self.owner_url}
+
+    def named(self, name: str) -> Database:
+        """The same roles on another database of the same server."""
+
+        def on(url: str) -> str:
+            if not url:
+                return ""
+            return make_url(url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+        return Database(on(self.url), on(self.owner_url))
+
+
+@dataclass(frozen=True)
 class Gunicorn:
     pid: int  # the master's
     url: str
     log: Path
 
 
-def server_url() -> str:
-    """The PostgreSQL server the benchmarks make their scratch databases on; without one, they stop with a hint."""
+def server() -> Database:
+    """The PostgreSQL server the scratch databases are made on; without one, a hint to start the embedded one.
+
+    DATABASE_OWNER_URL, when set, is the role that creates and migrates them; else DATABASE_URL's role does all.
+    """
     url = os.environ.get("DATABASE_URL")
     if not url:
-        raise SystemExit("DATABASE_URL is not set: export DATABASE_URL=$(scripts/devdb.sh start)")
-    return url
+        raise SystemExit("DATABASE_URL is not set: export DATABASE_URL=$(scripts/devdb.sh start) "
+                         "DATABASE_OWNER_URL=$(scripts/devdb.sh owner-url)")
+    return Database(url, os.environ.get("DATABASE_OWNER_URL", ""))
 
 
 @contextmanager
-def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty database on the server of `server_url`, dropped (even while in use) when the block ends."""
-    server = make_url(server_url).set(drivername="postgresql+psycopg")
+def scratch_database(server: Database, prefix: str) -> Iterator[Database]:
+    """A new, empty database on `server`, made by its owner, dropped (even while in use) when the block ends."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin_url = make_url(server.admin_url).set(drivername="postgresql+psycopg", database="postgres")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield server.named(name)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-def prepare(database_url: str, demo_size: str = "small") -> None:
-    """Migrate, publish the forms and load the demo, through the CLI commands `make run` uses (in process: faster)."""
-    app = create_app({"DATABASE_URL": database_url})
+def prepare(database: Database, demo_size: str = "small") -> None:
+    """Migrate as the owner, publish the forms and load the demo as the app: `make run`'s commands, in process (faster)."""
+    app = create_app(database.overrides())
     runner = app.test_cli_runner()
     for args in (["db", "upgrade"], ["forms", "publish"], ["demo", "load", "--size", demo_size]):
         result = runner.invoke(args=args)
@@ -78,6 +109,8 @@ def gunicorn(database_url: str, attachments: Path, log: Path, workers: int = 2, 
              extra_args: tuple[str, ...] = ()) -> Iterator[Gunicorn]:
     """gunicorn on a port the kernel picks (no race for a free port), healthy before the block; stopped after it."""
     env = {**os.environ, "DATABASE_URL": database_url, "ATTACHMENT_DIR": str(attachments)}
+    # As in `make run`, the server is not given the owner's password: it connects as the app's role alone.
+    env.pop("DATABASE_OWNER_URL", None)
     if production:
         env |= {"SURVEY_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
                 "PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}

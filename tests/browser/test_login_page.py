@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def live_server(empty_database):
     """The app on a real port with committed data in its own database."""
-    app = create_app({"DATABASE_URL": empty_database, "SECRET_KEY": "browser-test"})
+    app = create_app({**empty_database.overrides(), "SECRET_KEY": "browser-test"})
     with app.app_context():
         flask_migrate.upgrade()
         db.session.add(Area(code="532922", level=AreaLevel.county, name_zh="漾濞彝族自治县"))

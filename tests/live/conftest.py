@@ -29,11 +29,11 @@ class LiveServer:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A gunicorn (two workers) serving a migrated database with the forms published and the small demo loaded."""
     tmp = tmp_path_factory.mktemp("live")
-    with scratch_database("survey_live") as database_url:
-        server.prepare(database_url)
+    with scratch_database("survey_live") as database:
+        server.prepare(database)
         attachments = tmp / "attachments"
-        with server.gunicorn(database_url, attachments, tmp / "gunicorn.log") as running:
-            yield LiveServer(running.url, database_url, attachments, running.log, running.pid)
+        with server.gunicorn(database.url, attachments, tmp / "gunicorn.log") as running:
+            yield LiveServer(running.url, database.url, attachments, running.log, running.pid)
 
 
 @pytest.fixture(scope="session")

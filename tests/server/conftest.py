@@ -43,9 +43,12 @@ def make_user(db_session: Session, areas: list[Area]) -> Callable[..., User]:
 
 @pytest.fixture
 def sign_in(client) -> Callable[..., dict]:
-    """Signs a device in through the API; returns the answer's JSON with an `auth` header dict."""
+    """Signs a device in through the API; returns the answer's JSON with an `auth` header dict.
 
-    def sign(username: str, password: str = PASSWORD, device_id: str = "device-1") -> dict:
+    The default device is the one tests.sync.conftest.batch() names: a token pushes only for its own device.
+    """
+
+    def sign(username: str, password: str = PASSWORD, device_id: str = "phone-1") -> dict:
         answer = client.post(
             "/api/v1/auth/device-tokens",
             json={"username": username, "password": password, "device_id": device_id, "device_label": "phone"},

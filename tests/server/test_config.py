@@ -28,3 +28,11 @@ def test_missing_database_url_and_bad_numbers_are_named():
         config.load({})
     with pytest.raises(config.ConfigError, match="LOGIN_WINDOW_SECONDS must be a whole number"):
         config.load(DB | {"LOGIN_WINDOW_SECONDS": "fifteen minutes"})
+
+
+def test_the_owner_url_is_for_the_migrations_of_the_same_database():
+    assert config.load(DB)["MIGRATIONS_DATABASE_URI"] == ""  # one role: migrations use the app's connection
+    values = config.load(DB | {"DATABASE_OWNER_URL": "postgresql://owner:q@127.0.0.1:5432/db"})
+    assert values["MIGRATIONS_DATABASE_URI"] == "postgresql+psycopg://owner:q@127.0.0.1:5432/db"
+    with pytest.raises(config.ConfigError, match="DATABASE_OWNER_URL must name the same database as DATABASE_URL"):
+        config.load(DB | {"DATABASE_OWNER_URL": "postgresql://owner:q@127.0.0.1:5432/other"})

@@ -255,10 +255,10 @@ def test_demo_accounts_command_prints_every_account_and_password(app):
         assert account.username in result.output and account.password in result.output
 
 
-def test_demo_is_refused_in_production(database_url):
+def test_demo_is_refused_in_production(database):
     from server.app import create_app
 
-    app = create_app({"DATABASE_URL": database_url, "SURVEY_ENV": "production", "SECRET_KEY": "a-real-secret",
+    app = create_app({**database.overrides(), "SURVEY_ENV": "production", "SECRET_KEY": "a-real-secret",
                       "PII_KEY": "cHJpdmF0ZSBrZXkgb2YgdGhpcyBpbnN0YWxsYXRpb24="})
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 1 and "not loaded when SURVEY_ENV=production" in result.output

@@ -62,8 +62,8 @@ def test_bad_cursor_is_422(client, make_user, sign_in):
     _assert_error_shape(answer, 422, "bad_cursor")
 
 
-def test_unexpected_error_is_500_with_request_id_and_no_trace(database_url, caplog):
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "x"})
+def test_unexpected_error_is_500_with_request_id_and_no_trace(database, caplog):
+    app = create_app({**database.overrides(), "TESTING": True, "SECRET_KEY": "x"})
 
     @app.get("/boom")
     def boom():
@@ -86,7 +86,8 @@ def test_security_headers_on_api_answers(client):
 
 def test_database_outage_is_503_with_retry_after():
     # Nothing listens on port 1: the same failure as a database that is down or restarting.
-    app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none", "TESTING": True, "SECRET_KEY": "x"})
+    app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none", "DATABASE_OWNER_URL": "",
+                      "TESTING": True, "SECRET_KEY": "x"})
     answer = app.test_client().get("/healthz")
     error = _assert_error_shape(answer, 503, "database_unavailable")
     assert answer.headers["Retry-After"] == "5"

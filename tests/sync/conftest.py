@@ -32,7 +32,7 @@ def committed_app(empty_database, tmp_path):
     It holds the test areas, the small form, and one user per role and county: enum_a, sup_a (漾濞 532922),
     enum_b, sup_b (剑川 532931), and admin (Yunnan).
     """
-    app = create_app({"DATABASE_URL": empty_database, "TESTING": True, "SECRET_KEY": "x", "DB_POOL_SIZE": 6,
+    app = create_app({**empty_database.overrides(), "TESTING": True, "SECRET_KEY": "x", "DB_POOL_SIZE": 6,
                       "ATTACHMENT_DIR": str(tmp_path)})
     with app.app_context():
         flask_migrate.upgrade()
@@ -54,13 +54,26 @@ def people(published, make_user, sign_in):  # noqa: F811 (pytest injects the imp
     make_user("enum_a")
     make_user("sup_a", Role.supervisor)
     make_user("sup_b", Role.supervisor, ("532931",))
-    return {name: sign_in(name, device_id=name)["auth"] for name in ("enum_a", "sup_a", "sup_b")}
+    return {name: sign_in(name)["auth"] for name in ("enum_a", "sup_a", "sup_b")}
 
 
-def bearer(app, username: str) -> dict[str, str]:
-    """Authorization headers of a new device token for the user."""
+@pytest.fixture
+def phones(sign_in):  # noqa: F811
+    """Headers of one token per (user, device), made on first use: a push names only its token's device."""
+    tokens: dict[tuple[str, str], dict[str, str]] = {}
+
+    def phone(username: str, device_id: str = "phone-1") -> dict[str, str]:
+        if (username, device_id) not in tokens:
+            tokens[username, device_id] = sign_in(username, device_id=device_id)["auth"]
+        return tokens[username, device_id]
+
+    return phone
+
+
+def bearer(app, username: str, device_id: str = "phone-1") -> dict[str, str]:
+    """Authorization headers of a new device token for the user, on the device batch() names unless told."""
     answer = app.test_client().post("/api/v1/auth/device-tokens", json={
-        "username": username, "password": PASSWORD, "device_id": f"{username}-phone"})
+        "username": username, "password": PASSWORD, "device_id": device_id})
     assert answer.status_code == 201, answer.json
     return {"Authorization": f"Bearer {answer.json['token']}"}
 
