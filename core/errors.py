@@ -181,3 +181,12 @@ class AreaImportFailed(InvalidInput):
         super().__init__(f"Nothing was imported: {len(problems)} problem(s).",
                          details={"problems": [str(problem) for problem in problems]})
         self.problems = problems
+
+
+# Personal data.
+
+
+class PiiUnreadable(Conflict):
+    """A stored sealed value that no configured key opens (PII_KEY, PII_OLD_KEYS); `details` name its table and row."""
+
+    code = "pii_unreadable"

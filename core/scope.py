@@ -1,15 +1,22 @@
-"""Area scoping: a record is visible when its area code starts with one of the user's area codes."""
+"""Area scope: a record is visible when its area code starts with one of the caller's area codes.
+
+Every query that reads or changes a named object adds `in_scope` to the statement that reads it, so an object of
+another area is absent to the caller, decided by the database and never by Python after a fetch (issue 11).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, Select, false, or_
+from sqlalchemy.orm import Session
+
+from core.errors import NotFound
 
 
 def covers(scope: Iterable[str], area_code: str) -> bool:
-    """The rule for one code in hand."""
+    """The rule for a code the caller sent (a claimed area), before anything is read."""
     return any(area_code.startswith(code) for code in scope)
 
 
@@ -21,3 +28,17 @@ def in_scope(area_code_column: Any, scope: Iterable[str]) -> ColumnElement[bool]
     # LIKE 'prefix%' can use the text_pattern_ops indexes on area codes; codes are digits only,
     # but autoescape keeps a stray '%' or '_' from widening the match.
     return or_(*(area_code_column.startswith(code, autoescape=True) for code in prefixes))
+
+
+def one_in_scope(session: Session, query: Select[Any], area_code_column: Any, scope: Iterable[str], missing: str) -> Any:
+    """The one row the query names, read with the scope clause; an object of another area is simply not found.
+
+    Returns the object itself when the query selects one thing, else the row.
+
+    Raises:
+        NotFound: no such object in the caller's areas (`missing` says what was looked for; the same answer for both).
+    """
+    row = session.execute(query.where(in_scope(area_code_column, scope))).one_or_none()
+    if row is None:
+        raise NotFound(missing)
+    return row[0] if len(row) == 1 else row

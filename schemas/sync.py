@@ -10,7 +10,10 @@ CHANGE_KINDS = ["area", "household", "village", "assignment", "review", "form"]
 class ItemResultSchema(Schema):
     uuid = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "accepted, duplicate, invalid or conflict"})
-    errors = fields.List(fields.Dict(), metadata={"description": "{field, code, message} for invalid and conflict"})
+    errors = fields.List(fields.Dict(), metadata={"description": (
+        "{field, code, message} for invalid and conflict. `out_of_scope` (nothing of the item is stored): its area, "
+        "its subject.id (an existing household outside your areas) or its supersedes (a submission you may not see); "
+        "`supersedes_other_subject`: supersedes names a submission about another household or village")})
     missing_attachments = fields.List(fields.String(), metadata={"description": "declared files still to upload"})
 
 
@@ -29,7 +32,8 @@ class PushRequestSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    device_id = fields.String(required=True)
+    device_id = fields.String(required=True, metadata={
+        "description": "the device_id the token was issued for; another one is refused with 403 device_mismatch"})
     sent_at = fields.Raw(metadata={"description": "device time with offset, e.g. 2026-11-22T09:30:00+08:00"})
     submissions = fields.List(fields.Raw(), required=True, metadata={
         "description": "at most 200 submission objects (protocol.md); anything else is answered `invalid` in place"})
@@ -48,9 +52,10 @@ class ChangeSchema(Schema):
     version = fields.Integer(metadata={
         "description": "the entity version of a household or village; otherwise rises with each change"})
     data = fields.Dict(allow_none=True, metadata={"description": (
-        "the object's latest state (protocol.md); null once gone. A household carries `prefill` (its pre-filled "
-        "properties) and `members` ({person_key, pre-filled person properties}, never an ID-card number); a village "
-        "carries area_code, `prefill` (the village forms' pre-filled properties) and version")})
+        "the object's latest state (protocol.md); null once gone. A household carries `prefill` (the properties the "
+        "forms of your role pre-fill) and `members` ({person_key: an opaque key of the person, the person properties "
+        "those forms pre-fill}); never an ID-card number, and no personal value to a planner (docs/personal-data.md). "
+        "A village carries area_code, `prefill` (the village forms' pre-filled properties) and version")})
 
 
 class PullResultSchema(Schema):

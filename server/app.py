@@ -27,7 +27,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = GzipRequests(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     attachment_dir = app.config["ATTACHMENT_DIR"] or str(Path(app.instance_path) / "attachments")
     app.extensions["blob_store"] = FileBlobStore(Path(attachment_dir))
-    app.extensions["pii"] = Protector.from_base64(app.config["PII_KEY"])
+    app.extensions["pii"] = Protector.from_base64(app.config["PII_KEY"], app.config["PII_OLD_KEYS"])
     app.extensions["check_limits"] = Limits(app.config["GPS_VILLAGE_DISTANCE_M"], app.config["GPS_MOVED_DISTANCE_M"],
                                             app.config["GPS_MAX_ACCURACY_M"])
     db.init_app(app)

@@ -1,4 +1,4 @@
-"""The flask CLI: areas, forms, users, assignments, entities rebuild, demo data."""
+"""The flask CLI: areas, forms, users, assignments, entities rebuild, PII key rotation, demo data."""
 
 from __future__ import annotations
 
@@ -18,18 +18,19 @@ from core.errors import AreaImportFailed, DomainError
 from schemas.form_definition import form_definition_schema
 from server import demo
 from server.extensions import db
-from server.models import Role, User
-from server.services import assignments, forms, users
+from server.models import AuditOutcome, Role, User
+from server.services import assignments, audit, forms, users
 from server.services.auth import Principal, principal_of
 from server.services.push import COMPILED_FORMS
 from survey_forms import loader
-from sync import reconcile
+from sync import reconcile, rekey
 
 areas_cli = AppGroup("areas", help="Administrative areas.")
 forms_cli = AppGroup("forms", help="Survey form definitions.")
 users_cli = AppGroup("users", help="User accounts.")
 assignments_cli = AppGroup("assignments", help="Work handed to enumerators; devices get it by pull.")
 entities_cli = AppGroup("entities", help="Households and villages as reconciliation makes them.")
+pii_cli = AppGroup("pii", help="Personal data sealed at rest (PII_KEY, PII_OLD_KEYS).")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -163,6 +164,23 @@ def rebuild_entities() -> None:
     click.echo(f"Rebuilt {count:,} entities from their submissions.")
 
 
+@pii_cli.command("rotate")
+@click.option("--batch", default=500, show_default=True, help="Rows read and written at a time.")
+def rotate_pii(batch: int) -> None:
+    """Re-seal all personal data under PII_KEY, opening what older keys sealed with PII_OLD_KEYS; all or nothing."""
+    try:
+        rotation = rekey.rotate(db.session, COMPILED_FORMS, current_app.extensions["pii"], batch,
+                                progress=lambda message: click.echo(message, err=True))
+    except DomainError as error:
+        _fail(_error(error))
+    audit.record(db.session, "pii.rotate", AuditOutcome.success, actor=_actor(),
+                 details={"key_id": rotation.key_id, "resealed": dict(rotation.resealed)})
+    db.session.commit()
+    click.echo(rotation.summary())
+    if any(rotation.remaining.values()):
+        sys.exit(1)
+
+
 @demo_cli.command("load")
 @click.option("--seed", default=20261123, show_default=True)
 @click.option("--size", type=click.Choice(sorted(demo.SIZES)), default="small", show_default=True)
@@ -191,5 +209,5 @@ def demo_accounts() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, demo_cli):
+    for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, pii_cli, demo_cli):
         app.cli.add_command(group)

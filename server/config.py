@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import make_url
 
 from server import jsonb
 
@@ -16,20 +19,29 @@ DEV_PII_KEY = "ZGV2LW9ubHkgcGlpIGtleSwgbm90IGEgc2VjcmV0ISE="
 DEFAULTS: dict[str, Any] = {
     "SURVEY_ENV": "development",
     "DATABASE_URL": "",  # make run / make test set it; there is no safe guess
+    # The role that owns the tables and runs `flask db upgrade`; empty: DATABASE_URL's role does both, and can
+    # then rewrite the audit log. Read by the migrations only; the running server needs no owner's password.
+    "DATABASE_OWNER_URL": "",
     "SECRET_KEY": DEV_SECRET_KEY,
     "SESSION_COOKIE_SECURE": None,  # derived: on in production
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "LOGIN_WINDOW_SECONDS": 15 * 60,
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 10,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
-    "TOKEN_TOUCH_SECONDS": 60,
+    "TOKEN_TOUCH_SECONDS": 60,  # how often a device token's or web session's last_seen_at is written
+    "DEVICE_TOKEN_IDLE_DAYS": 30,  # a device token unused this long answers 401 token_expired; the device signs in again
+    "SESSION_IDLE_SECONDS": 60 * 60,  # a browser session unused this long has ended
+    "SESSION_MAX_SECONDS": 12 * 60 * 60,  # a browser session ends this long after sign-in, used or not
     "DB_POOL_SIZE": 5,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For is believed
     "ATTACHMENT_DIR": "",  # where attachment files are kept; empty: the app's instance folder
     "GPS_VILLAGE_DISTANCE_M": 2000,  # a visit this far outside its village's boundary is flagged
     "GPS_MOVED_DISTANCE_M": 200,  # a household this far from its known position is flagged
     "GPS_MAX_ACCURACY_M": 50,  # a fix less precise than this is flagged
-    "PII_KEY": DEV_PII_KEY,  # base64 of 32 random bytes: encrypts ID-card numbers; keep it outside the database
+    "PII_KEY": DEV_PII_KEY,  # base64 of 32 random bytes: seals ID-card and phone numbers; keep it outside the database
+    # Keys still read during a rotation (comma-separated base64): `flask pii rotate` re-seals under PII_KEY, then
+    # they are removed. Key ids are derived from the keys (core/pii.py), never configured.
+    "PII_OLD_KEYS": "",
 }
 
 _INTEGERS = {
@@ -41,6 +53,9 @@ _INTEGERS = {
     "LOGIN_MAX_FAILURES_PER_ACCOUNT",
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "TOKEN_TOUCH_SECONDS",
+    "DEVICE_TOKEN_IDLE_DAYS",
+    "SESSION_IDLE_SECONDS",
+    "SESSION_MAX_SECONDS",
     "DB_POOL_SIZE",
     "TRUSTED_PROXIES",
 }
@@ -63,6 +78,11 @@ def _integer(name: str, text: str) -> int:
         return int(text)
     except ValueError as error:
         raise ConfigError(f"{name} must be a whole number, not {text!r}") from error
+
+
+def _with_driver(url: str) -> str:
+    # A plain postgresql:// URL is accepted, and reaches SQLAlchemy with the driver we install.
+    return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
 
 
 def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -89,15 +109,22 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
             "DATABASE_URL is not set. `make run` and `make test` set it for the embedded database; "
             "in a shell: export DATABASE_URL=$(scripts/devdb.sh start)"
         )
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    url, owner_url = _with_driver(url), _with_driver(values["DATABASE_OWNER_URL"])
+    if owner_url and make_url(owner_url).database != make_url(url).database:
+        raise ConfigError("DATABASE_OWNER_URL must name the same database as DATABASE_URL: "
+                          "the owner migrates the database that the app uses")
     values.update(
         SQLALCHEMY_DATABASE_URI=url,
+        MIGRATIONS_DATABASE_URI=owner_url,  # empty: the migrations run on the app's own connection
         # hide_parameters keeps submitted values (names, ID numbers) out of logged SQL errors.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": values["DB_POOL_SIZE"], "pool_pre_ping": True, "hide_parameters": True,
                                    "json_serializer": jsonb.dumps},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # The cookie dies with the session's absolute limit, and its expiry is not pushed on by each request;
+        # the server-side row (server/services/web_sessions.py) is what really decides.
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=values["SESSION_MAX_SECONDS"]),
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         API_TITLE="Village field survey API",
         API_VERSION="v1",

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from core.errors import AttachmentExists, AttachmentNotDeclared, BlobHashMismatch, NotFound, UnsupportedAttachmentType
-from core.scope import covers
+from core.errors import AttachmentExists, AttachmentNotDeclared, BlobHashMismatch, UnsupportedAttachmentType
+from core.scope import one_in_scope
 from server.models import Attachment, Submission
 from sync.blobs import BlobStore
 from sync.limits import CONTENT_TYPES, MAX_BYTES
@@ -37,9 +37,8 @@ def receive(session: Session, scope: tuple[str, ...], submission_uuid: uuid.UUID
         AttachmentExists: this name is stored already with other bytes (nothing is overwritten).
         UnsupportedAttachmentType, BlobTooLarge: not an allowed image or audio type, or over MAX_BYTES.
     """
-    submission = session.get(Submission, submission_uuid)
-    if submission is None or submission.area_code is None or not covers(scope, submission.area_code):
-        raise NotFound("No such submission in your scope.")
+    submission = one_in_scope(session, select(Submission).where(Submission.uuid == submission_uuid), Submission.area_code,
+                              scope, "No such submission in your scope.")
     declared = {a.get("name"): a for a in submission.payload.get("attachments") or [] if isinstance(a, dict)}
     if name not in declared:
         raise AttachmentNotDeclared(f"The submission declares no attachment named {name!r}.")

@@ -3,7 +3,8 @@
 Driven by the form's save_to mappings alone, so one code path serves every form. A household's members become
 properties "members/<person key>/<property>", the key being the keyed hash of the ID number, else name and birth
 year: the same person is found again on the next visit instead of being added twice. ID numbers are replaced by
-their keyed hash before anything is merged or stored; the clear text goes only to the encrypted column.
+their keyed hash before anything is merged or stored (the clear text goes only to the encrypted column), and phone
+numbers by their deterministic seal (core.pii), which merges like the clear text would.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.pii import Protector
+from core.pii import ID_CARD_PROPERTIES, PHONE_PROPERTIES, Protector
 from survey_forms.checks import answered
 from survey_forms.levels import levels_of
 
 # Reconciliation's own namespace for ids it makes (a new household from the submission that created it).
 NAMESPACE = uuid.UUID("8d5f3c2e-6a1b-4c7d-9e2f-3b4a5c6d7e8f")
-ID_CARD_PROPERTIES = {"person.id_card_no", "household.householder_id_card_no"}
+# The answers sealed in a stored payload (randomised, bound to the submission: core.pii.Protector.seal).
+SEALED_ANSWERS = ID_CARD_PROPERTIES | PHONE_PROPERTIES
+# A household visit also carries the area it was made in, so a household that moved is a change in its history
+# like any other (protocol.md), merged and in conflict like the rest.
+AREA = "area_code"
 MEMBER = "members/"
 ID_KEY = "id:"
 _ID_MEMBER, _NAME_MEMBER = MEMBER + ID_KEY, MEMBER + "nb:"
@@ -67,14 +72,15 @@ def village_id(area_code: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"village:{area_code}")
 
 
-def with_id_cards(save_map: SaveMap, data: dict[str, Any], change: Callable[[str], str]) -> dict[str, Any]:
-    """A copy of the data with every ID-card answer passed through `change`: sealed to be stored, opened to replay."""
+def with_sealed_answers(save_map: SaveMap, data: dict[str, Any], change: Callable[[str], str]) -> dict[str, Any]:
+    """A copy of the data with every ID-card and phone answer passed through `change`: sealed to be stored, opened
+    to replay or to re-seal under another key."""
     result = dict(data)
     for name, target in save_map.top.items():
-        if target in ID_CARD_PROPERTIES and type(result.get(name)) is str:
+        if target in SEALED_ANSWERS and type(result.get(name)) is str:
             result[name] = change(result[name])
     for repeat, targets in save_map.repeats.items():
-        names = [name for name, target in targets.items() if target in ID_CARD_PROPERTIES]
+        names = [name for name, target in targets.items() if target in SEALED_ANSWERS]
         rows = result.get(repeat)
         if names and type(rows) is list:
             result[repeat] = [{**row, **{n: change(row[n]) for n in names if type(row.get(n)) is str}}
@@ -82,13 +88,16 @@ def with_id_cards(save_map: SaveMap, data: dict[str, Any], change: Callable[[str
     return result
 
 
-def carried(save_map: SaveMap, data: dict[str, Any], protector: Protector,
+def carried(save_map: SaveMap, data: dict[str, Any], area_code: str | None, protector: Protector,
             id_cards: dict[str, str]) -> dict[str, Any]:
-    """The properties a submission's data carries (unanswered fields carry nothing); ID numbers as their tokens.
+    """The properties a submission carries (unanswered fields carry nothing); ID numbers as their tokens, phone
+    numbers sealed.
 
     id_cards receives token -> clear text, for the encrypted column only.
     """
     values = _carried(save_map.top, data, protector, id_cards)
+    if save_map.entity == "household" and area_code is not None:
+        values[AREA] = area_code
     for repeat, targets in save_map.repeats.items():
         rows = data.get(repeat)
         for row in rows if type(rows) is list else ():
@@ -162,5 +171,7 @@ def _carried(targets: Mapping[str, str], values: dict[str, Any], protector: Prot
             token = "hash:" + protector.keyed_hash(value).hex()
             id_cards[token] = value
             value = token
+        elif target in PHONE_PROPERTIES:
+            value = protector.seal_value(target, value)
         carried[target.partition(".")[2]] = value
     return carried

@@ -17,10 +17,12 @@ from core.errors import BatchTooLarge, MalformedBatch
 from core.pii import Protector
 from core.scope import covers
 from server.models import Area, Submission, SubmissionConflict, SubmissionState
+from sync.claims import Claims, read_claims
 from sync.compiled_forms import CompiledForms
-from sync.evidence import carried, entity_id, with_id_cards
+from sync.evidence import carried, entity_id
 from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
 from sync.limits import MAX_ITEMS
+from sync.sealing import save_map_of, seal_payload
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Submitter:
     user_id: uuid.UUID
     scope: tuple[str, ...]
     token_id: uuid.UUID | None
+    device_id: str  # the device its token was issued to (server/services/push.py refuses a batch naming another)
 
 
 @dataclass
@@ -62,16 +65,14 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
         MalformedBatch: the envelope is not {device_id, submissions: [...]}.
         BatchTooLarge: more than MAX_ITEMS submissions.
     """
-    if type(batch) is not dict or type(batch.get("submissions")) is not list or type(batch.get("device_id")) is not str:
-        raise MalformedBatch()
-    if len(batch["submissions"]) > MAX_ITEMS:
-        raise BatchTooLarge(f"At most {MAX_ITEMS} submissions per request; send the rest in another request.",
-                            details={"max_items": MAX_ITEMS})
+    check_envelope(batch)
     sent_at = parse_time(batch.get("sent_at"))
     skew = (received_at - sent_at).total_seconds() if sent_at else None
     codes = {code for item in batch["submissions"] if type(item) is dict and (code := _area_code(item)) is not None}
     known = frozenset(session.scalars(select(Area.code).where(Area.code.in_(codes)))) if codes else frozenset()
-    context = _Context(session, submitter, batch["device_id"][:200], forms, sent_at, skew, known, protector, {})
+    items = [item for item in batch["submissions"] if type(item) is dict]
+    context = _Context(session, submitter, submitter.device_id, forms, sent_at, skew, known,
+                       read_claims(session, submitter.scope, items), protector, {})
     checked = [_check_item(context, item) for item in batch["submissions"]]
     to_store = [c for c in checked if isinstance(c, _Checked)]
     inserted = _insert_all(context, to_store)
@@ -94,6 +95,21 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
     return Ingested(results, accepted, context.id_cards)
 
 
+def check_envelope(batch: Any) -> str:
+    """The device the batch says it comes from, once its envelope is known to be right.
+
+    Raises:
+        MalformedBatch: the envelope is not {device_id, submissions: [...]}.
+        BatchTooLarge: more than MAX_ITEMS submissions.
+    """
+    if type(batch) is not dict or type(batch.get("submissions")) is not list or type(batch.get("device_id")) is not str:
+        raise MalformedBatch()
+    if len(batch["submissions"]) > MAX_ITEMS:
+        raise BatchTooLarge(f"At most {MAX_ITEMS} submissions per request; send the rest in another request.",
+                            details={"max_items": MAX_ITEMS})
+    return batch["device_id"]
+
+
 _UNSTORABLE = field_error("", "unstorable_value", "提交中有无法保存的字符",
                           "The submission holds text that cannot be stored (a NUL character or a lone surrogate)")
 
@@ -107,6 +123,7 @@ class _Context:
     sent_at: datetime | None
     skew: float | None
     known_areas: frozenset[str]  # the batch's subject area codes that exist
+    claims: Claims  # what the batch's subject ids and supersedes name, as the submitter may see it
     protector: Protector
     id_cards: dict[str, str]  # filled as items are read: ID tokens -> clear text
 
@@ -137,8 +154,11 @@ def _check_item(context: _Context, item: Any) -> ItemResult | _Checked:
         # Without its UUID an item cannot be stored idempotently; the device keeps it and is told why.
         return ItemResult(item.get("uuid") if type(item.get("uuid")) is str else None, "invalid",
                           [field_error("uuid", "type", "缺少有效的提交编号", "uuid must be a UUID made on the device")])
-    errors = _problems(context, item)
     area_code = _area_code(item)
+    subject = item.get("subject") if type(item.get("subject")) is dict else {}
+    entity = entity_id(subject.get("type"), parse_uuid(subject.get("id")), area_code, submission_uuid,
+                       parse_uuid(item.get("supersedes")))
+    errors = _problems(context, item) + context.claims.errors(item, entity)
     if any(e["code"] == "out_of_scope" for e in errors):
         # Another area's data is refused, not stored (reliability C2); the device keeps the item.
         return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
@@ -147,7 +167,7 @@ def _check_item(context: _Context, item: Any) -> ItemResult | _Checked:
     except UnicodeEncodeError:
         # A lone surrogate ("\\ud800" is valid JSON): no database text can hold it, so the item cannot be kept.
         return ItemResult(str(submission_uuid), "invalid", [_UNSTORABLE], area_code=area_code)
-    return _Checked(submission_uuid, sha, item, errors, area_code, _row(context, submission_uuid, sha, item, errors))
+    return _Checked(submission_uuid, sha, item, errors, area_code, _row(context, submission_uuid, sha, item, errors, entity))
 
 
 def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
@@ -175,7 +195,8 @@ def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
     return errors
 
 
-def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list) -> dict[str, Any]:
+def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list,
+         entity: uuid.UUID | None) -> dict[str, Any]:
     gps = item.get("gps") if type(item.get("gps")) is dict and not any(e["field"] == "gps" for e in errors) else None
     subject = item.get("subject") if type(item.get("subject")) is dict else {}
     return {
@@ -186,8 +207,7 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         "subject_type": subject.get("type") if type(subject.get("type")) is str else None,
         "subject_id": parse_uuid(subject.get("id")), "area_code": _area_code(item),
         # Only accepted submissions are evidence about an entity.
-        "entity_id": None if errors else entity_id(subject.get("type"), parse_uuid(subject.get("id")), _area_code(item),
-                                                   submission_uuid, parse_uuid(item.get("supersedes"))),
+        "entity_id": None if errors else entity,
         "evidence": None if errors else _evidence(context, item),
         "risk_flags": None if errors else context.forms.get(context.session, item["form_id"],
                                                             item["form_version"]).risk_flags(item["data"]),
@@ -202,24 +222,19 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
 
 
 def _sealed(context: _Context, submission_uuid: uuid.UUID, item: dict[str, Any]) -> dict[str, Any]:
-    """The item as stored: as sent, but with its ID-card numbers sealed by the PII key (reliability P2).
+    """The item as stored: its ID-card and phone answers sealed by the PII key (reliability P2), or all of it but what
+    the server reads when no published form says which answers those are (sync.sealing).
 
-    The form's save_to mappings say which answers are ID numbers; an item of a form this server never published
-    cannot be read that way and is kept as sent (it is quarantined, and an ID number in it stays in clear).
+    The content hash that tells a resend from a reused uuid was taken from the item as sent, before this.
     """
-    form_id, version, data = item.get("form_id"), item.get("form_version"), item.get("data")
-    if type(form_id) is not str or type(version) is not int or len(form_id) > 64 or type(data) is not dict:
-        return item
-    save_map = context.forms.save_map(context.session, form_id, version)
-    if save_map is None:
-        return item
-    return {**item, "data": with_id_cards(save_map, data, lambda number: context.protector.seal(number, submission_uuid.bytes))}
+    return seal_payload(context.protector, save_map_of(context.session, context.forms, item), submission_uuid, item)
 
 
 def _evidence(context: _Context, item: dict[str, Any]) -> dict[str, Any] | None:
     """What the item's data carries to its entity, worked out once here rather than at every later replay."""
     save_map = context.forms.save_map(context.session, item["form_id"], item["form_version"])
-    return None if save_map is None else carried(save_map, item["data"], context.protector, context.id_cards)
+    return None if save_map is None else carried(save_map, item["data"], _area_code(item), context.protector,
+                                                 context.id_cards)
 
 
 _INSERT = insert(Submission).on_conflict_do_nothing(index_elements=["uuid"]).returning(Submission.uuid)

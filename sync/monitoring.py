@@ -60,8 +60,10 @@ def open_candidates(session: Session, household_ids: list[uuid.UUID]) -> None:
 # A correction's measures take the place of those of the visit it corrects, whichever of the two arrives first.
 _RECORD_VISIT_MEASURES = text("""
 WITH corrected AS (
-    DELETE FROM assistance_measure WHERE submission_uuid IN (
-        SELECT supersedes FROM submission WHERE uuid = ANY(CAST(:uuids AS uuid[])) AND supersedes IS NOT NULL)
+    -- Only what the correction's own entity recorded: a correction never reaches into another household (issue 11).
+    DELETE FROM assistance_measure AS m USING submission AS correction
+    WHERE correction.uuid = ANY(CAST(:uuids AS uuid[])) AND m.submission_uuid = correction.supersedes
+      AND m.household_id = correction.entity_id
 )
 INSERT INTO assistance_measure (household_id, case_id, measure_type, measure_scope, measure_date, amount_yuan,
                                 responsible_person, submission_uuid, position)
@@ -74,7 +76,8 @@ CROSS JOIN LATERAL jsonb_array_elements(
 LEFT JOIN monitoring_case AS c ON c.household_id = s.entity_id AND c.closed_at IS NULL
 WHERE s.uuid = ANY(CAST(:uuids AS uuid[])) AND s.state = 'accepted' AND s.subject_type = 'household'
   AND s.entity_id IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM submission AS later WHERE later.supersedes = s.uuid AND later.state = 'accepted')
+  AND NOT EXISTS (SELECT 1 FROM submission AS later WHERE later.supersedes = s.uuid AND later.state = 'accepted'
+                  AND later.entity_id = s.entity_id)
 ON CONFLICT (submission_uuid, position) DO NOTHING
 """)
 

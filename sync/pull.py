@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,6 +13,8 @@ from sqlalchemy import BigInteger, Select, Text, cast, func, literal, or_, selec
 from sqlalchemy.orm import Session
 
 from core import geo
+from core.masking import DeviceView
+from core.pii import Protector
 from core.scope import in_scope
 from server.models import (
     Area,
@@ -27,7 +29,6 @@ from server.models import (
     Xid8,
 )
 from survey_forms.prefill import by_entity, prefill_targets
-from sync.evidence import ID_CARD_PROPERTIES
 from sync.reconcile import PERSON_COLUMNS
 
 Position = tuple[int, int]  # (transaction id, sequence number) of the last change a device has
@@ -53,16 +54,20 @@ class Page:
     has_more: bool
 
 
-def pull(session: Session, reader: Reader, after: Position, limit: int) -> Page:
-    """The next changes after `after`, oldest first, at most `limit`; each object once, in its latest state."""
+def pull(session: Session, reader: Reader, after: Position, limit: int, protector: Protector) -> Page:
+    """The next changes after `after`, oldest first, at most `limit`; each object once, in its latest state.
+
+    Personal values are what core.masking lets the reader's phone have: what the forms of the reader's role pre-fill.
+    """
     rows = session.execute(_page_query(reader, after, limit + 1)).all()
     page = rows[:limit]
     by_kind: dict[str, list[str]] = {}
     for row in page:
         by_kind.setdefault(row.kind, []).append(row.object_id)
     states: dict[tuple[str, str], tuple[int | None, dict[str, Any]]] = {}
+    view = DeviceView(reader.role, _prefilled(session, reader.role), protector.open_value)
     for kind, ids in by_kind.items():
-        for object_id, version, data in RENDERERS[kind](session, ids):
+        for object_id, version, data in RENDERERS[kind](session, ids, view):
             states[(kind, object_id)] = (version, data)
     changes = []
     for row in page:
@@ -92,7 +97,7 @@ def _page_query(reader: Reader, after: Position, limit: int) -> Select[Any]:
             .order_by(change.txid, change.seq).limit(limit))
 
 
-def _areas(session: Session, codes: list[str]) -> Rendered:
+def _areas(session: Session, codes: list[str], view: DeviceView) -> Rendered:
     for code, level, parent_code, name_zh, name_en, lat, lon, *box in session.execute(
             select(*_AREA_COLUMNS).where(Area.code.in_(codes))):
         yield code, None, {
@@ -101,51 +106,50 @@ def _areas(session: Session, codes: list[str]) -> Rendered:
         }
 
 
-def _households(session: Session, ids: list[str]) -> Rendered:
-    prefilled = _prefilled(session)
+def _households(session: Session, ids: list[str], view: DeviceView) -> Rendered:
     household_ids = [uuid.UUID(i) for i in ids]
-    members = _members(session, household_ids, prefilled["person"])
+    members = _members(session, household_ids, view)
     query = select(Household, Household.location.ST_Y().label("lat"), Household.location.ST_X().label("lon")).where(
         Household.id.in_(household_ids))
     for household, lat, lon in session.execute(query):
         properties = household.properties or {}
         yield str(household.id), household.version, {
             "id": str(household.id), "area_code": household.area_code, "household_no": household.household_no,
-            "householder_name": household.householder_name, "location": geo.latlon(lat, lon),
-            "monitoring_category": properties.get("monitoring_category"),
-            "prefill": _only(properties, prefilled["household"]),
+            "householder_name": view.fixed("household", "householder_name", household.householder_name),
+            "location": geo.latlon(lat, lon),
+            "monitoring_category": view.fixed("household", "monitoring_category", properties.get("monitoring_category")),
+            "prefill": view.properties("household", properties),
             "members": members.get(household.id, []),
             "version": household.version,
         }
 
 
-def _members(session: Session, household_ids: list[uuid.UUID],
-             prefilled: frozenset[str]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def _members(session: Session, household_ids: list[uuid.UUID], view: DeviceView) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """The people of these households with their pre-filled values, in one query for the whole page.
 
-    Each carries its person_key, so the device lines up its members repeat with the people the server knows.
+    Each carries a person_key, opaque to the device (the person's id: reconciliation's own key may be a name and
+    birth year), so the device lines up its members repeat with the people the server knows.
     """
     people: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     columns = [getattr(Person, name) for name in PERSON_COLUMNS]
-    query = (select(Person.household_id, Person.person_key, Person.properties, *columns)
-             .where(Person.household_id.in_(household_ids)).order_by(Person.household_id, Person.person_key))
-    for household_id, person_key, properties, *values in session.execute(query):
+    query = (select(Person.household_id, Person.id, Person.properties, *columns)
+             .where(Person.household_id.in_(household_ids)).order_by(Person.household_id, Person.id))
+    for household_id, person_id, properties, *values in session.execute(query):
         state = dict(properties or {})
         state.update((name, _json(value)) for name, value in zip(PERSON_COLUMNS, values, strict=True) if value is not None)
-        people[household_id].append({"person_key": person_key, **_only(state, prefilled)})
+        people[household_id].append({"person_key": str(person_id), **view.properties("person", state)})
     return people
 
 
-def _villages(session: Session, codes: list[str]) -> Rendered:
-    prefilled = _prefilled(session)["village"]
+def _villages(session: Session, codes: list[str], view: DeviceView) -> Rendered:
     for village in session.scalars(select(Village).where(Village.area_code.in_(codes))):
         yield village.area_code, village.version, {
-            "area_code": village.area_code, "prefill": _only(village.properties or {}, prefilled),
+            "area_code": village.area_code, "prefill": view.properties("village", village.properties or {}),
             "version": village.version,
         }
 
 
-def _assignments(session: Session, ids: list[str]) -> Rendered:
+def _assignments(session: Session, ids: list[str], view: DeviceView) -> Rendered:
     for assignment in session.scalars(select(Assignment).where(Assignment.id.in_([uuid.UUID(i) for i in ids]))):
         yield str(assignment.id), None, {
             "id": str(assignment.id), "area_code": assignment.area_code,
@@ -156,7 +160,7 @@ def _assignments(session: Session, ids: list[str]) -> Rendered:
         }
 
 
-def _reviews(session: Session, ids: list[str]) -> Rendered:
+def _reviews(session: Session, ids: list[str], view: DeviceView) -> Rendered:
     latest = (select(SubmissionReview, User.username, User.display_name)
               .join(User, User.id == SubmissionReview.reviewer_id)
               .where(SubmissionReview.submission_uuid.in_([uuid.UUID(i) for i in ids]))
@@ -169,7 +173,7 @@ def _reviews(session: Session, ids: list[str]) -> Rendered:
         }
 
 
-def _forms(session: Session, ids: list[str]) -> Rendered:
+def _forms(session: Session, ids: list[str], view: DeviceView) -> Rendered:
     keys = [(form_id, int(version)) for form_id, _, version in (i.rpartition("/") for i in ids)]
     for form in session.scalars(select(FormVersion).where(tuple_(FormVersion.form_id, FormVersion.version).in_(keys))):
         yield f"{form.form_id}/{form.version}", form.version, {
@@ -181,28 +185,20 @@ def _forms(session: Session, ids: list[str]) -> Rendered:
 RENDERERS = {"area": _areas, "household": _households, "village": _villages, "assignment": _assignments, "review": _reviews,
              "form": _forms}
 
-# ID-card numbers go to no device, not even masked. protocol.md sends "the current values of the fields that forms
-# pre-fill" and says nothing more of ID numbers; design.md masks them in API responses for roles without the grant,
-# and the phone that pulls is an enumerator's, a role without it (server/services/households.py grants supervisors
-# and admins). A masked number would not serve the phone either: pre-filled into a field whose pattern is 18 digits,
-# it could only make the visit invalid. The device lines members up by person_key instead.
-WITHHELD = frozenset(ID_CARD_PROPERTIES)
-_PREFILL_CACHE: dict[frozenset[tuple[str, int]], defaultdict[str, frozenset[str]]] = {}
+_PREFILL_CACHE: dict[tuple[frozenset[tuple[str, int]], str], defaultdict[str, frozenset[str]]] = {}
 
 
-def _prefilled(session: Session) -> defaultdict[str, frozenset[str]]:
-    """Per entity, the properties some published form pre-fills; worked out again only when a version is published."""
+def _prefilled(session: Session, role: str) -> defaultdict[str, frozenset[str]]:
+    """Per entity, the properties the published forms of this role pre-fill; worked out again when a version is
+    published. core.masking decides what of them a phone gets (never an ID number, no personal value to planners)."""
     published = frozenset(session.execute(select(FormVersion.form_id, FormVersion.version)).tuples())
-    if published not in _PREFILL_CACHE:
-        documents = session.scalars(select(FormVersion.definition))
+    if (published, role) not in _PREFILL_CACHE:
+        documents = session.scalars(select(FormVersion.definition).where(FormVersion.roles.any(role)))
         targets = set().union(*(prefill_targets(document) for document in documents))
-        _PREFILL_CACHE.clear()
-        _PREFILL_CACHE[published] = by_entity(targets - WITHHELD)
-    return _PREFILL_CACHE[published]
-
-
-def _only(values: Mapping[str, Any], names: frozenset[str]) -> dict[str, Any]:
-    return {name: values[name] for name in sorted(names) if name in values}
+        if not any(key[0] == published for key in _PREFILL_CACHE):
+            _PREFILL_CACHE.clear()
+        _PREFILL_CACHE[(published, role)] = by_entity(targets)
+    return _PREFILL_CACHE[(published, role)]
 
 
 def _json(value: Any) -> Any:

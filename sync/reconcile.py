@@ -16,7 +16,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy import case, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ from server.models import (
     Village,
 )
 from sync.compiled_forms import CompiledForms
-from sync.evidence import MEMBER, carried, renamed, same_people, with_id_cards
+from sync.evidence import AREA, MEMBER, carried, renamed, same_people, with_sealed_answers
 from sync.merge import Evidence, Merged, Resolution, merge
 
 # Person properties that are columns of their own; the rest stay in person.properties.
@@ -89,7 +89,7 @@ def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protec
             writer.village(_latest_area(evidence_rows), merge(evidence, chosen))
         else:
             household = households.get(entity_id)
-            baseline = (1, household.registry) if household is not None and household.registry else (0, {})
+            baseline = _baseline(household)
             evidence, baseline = _one_key_per_person(evidence, baseline)
             merged = merge(evidence, chosen, baseline=baseline)
             writer.household(entity_id, household, _latest_area(evidence_rows), merged, _risk_flags(evidence_rows, merged))
@@ -103,7 +103,8 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
 
     The evidence is worked out again from each payload, so a rebuild also takes up a change of that code.
     """
-    rows = session.execute(select(Submission.uuid, Submission.form_id, Submission.form_version, Submission.payload)
+    rows = session.execute(select(Submission.uuid, Submission.form_id, Submission.form_version, Submission.area_code,
+                                  Submission.payload)
                            .where(Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted)
                            .execution_options(yield_per=1000))
     id_cards: dict[str, str] = {}
@@ -112,8 +113,8 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
         if save_map is None:
             values = None
         else:
-            data = with_id_cards(save_map, row.payload["data"], partial(protector.open, context=row.uuid.bytes))
-            values = carried(save_map, data, protector, id_cards)
+            data = with_sealed_answers(save_map, row.payload["data"], partial(protector.open, context=row.uuid.bytes))
+            values = carried(save_map, data, row.area_code, protector, id_cards)
         session.execute(Submission.__table__.update().where(Submission.uuid == row.uuid).values(evidence=values))
     ids = session.scalars(select(Submission.entity_id).distinct().where(
         Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted).order_by(Submission.entity_id)).all()
@@ -122,6 +123,13 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
         if progress is not None:
             progress(min(start + batch, len(ids)), len(ids))
     return len(ids)
+
+
+def _baseline(household: Household | None) -> tuple[int, dict[str, Any]]:
+    """Version 1 of an imported household: its registry record, in the area it was registered in."""
+    if household is None or not household.registry:
+        return 0, {}
+    return 1, {AREA: household.area_code, **household.registry}
 
 
 def _evidence(row: Any) -> Evidence:
@@ -181,7 +189,7 @@ class _Writer:
                   risk_flags: list[str]) -> None:
         own = {name: value for name, value in merged.state.items() if not name.startswith(MEMBER)}
         location = own.get("location")
-        area_code = existing.area_code if existing is not None else area_code
+        area_code = own.pop(AREA, None) or (existing.area_code if existing is not None else area_code)
         self.households.append({
             "id": household_id, "area_code": area_code,
             "household_no": own.get("national_household_no") or (existing.household_no if existing is not None else None),
@@ -224,8 +232,8 @@ class _Writer:
         if self.households:
             statement = insert(Household.__table__)
             session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
-                name: statement.excluded[name] for name in ("household_no", "householder_name", "location", "properties",
-                                                            "version", "risk_flags")}), self.households)
+                name: statement.excluded[name] for name in ("area_code", "household_no", "householder_name", "location",
+                                                            "properties", "version", "risk_flags")}), self.households)
         known = [uuid.UUID(i) for t, i, _ in self.histories if t == "household" and (t, i) not in self.new_entities]
         if known:
             # A member gone from the state (only a superseded visit named them, or they now go by their ID key) loses
@@ -234,11 +242,15 @@ class _Writer:
                                            "kept_keys": [p["person_key"] for p in self.people]})
         if self.people:
             statement = insert(Person.__table__)
-            excluded = statement.excluded
+            excluded, existing = statement.excluded, Person.__table__.c
             session.execute(statement.on_conflict_do_update(index_elements=["household_id", "person_key"], set_={
-                **{name: excluded[name] for name in (*PERSON_COLUMNS, "properties", "id_card_hash")},
-                # A replay without the clear text at hand keeps what was encrypted when the number arrived.
-                "id_card_encrypted": func.coalesce(excluded.id_card_encrypted, Person.__table__.c.id_card_encrypted)}),
+                **{name: excluded[name] for name in (*PERSON_COLUMNS, "county_code", "properties", "id_card_hash")},
+                # A replay without the clear text at hand keeps what was encrypted when the number arrived. A row found
+                # by its key under another id (its key renamed in place by a PII key rotation, sync/rekey.py) keeps
+                # its own: the number is bound to the row's id, and this one was encrypted for the id a new row gets.
+                "id_card_encrypted": case((existing.id == excluded.id, func.coalesce(excluded.id_card_encrypted,
+                                                                                    existing.id_card_encrypted)),
+                                          else_=existing.id_card_encrypted)}),
                 self.people)
         if self.villages:
             statement = insert(Village.__table__)

@@ -293,7 +293,7 @@ def _count_devices(figures: Figures, devices: list[Device]) -> None:
 
 
 def _as_sent(stored: object, sent: object) -> bool:
-    """The stored value is the sent one, but for text the server sealed (ID numbers, core.pii)."""
+    """The stored value is the sent one, but for text the server sealed (ID and phone numbers, sync.sealing)."""
     if isinstance(stored, dict) and isinstance(sent, dict):
         return stored.keys() == sent.keys() and all(_as_sent(stored[k], sent[k]) for k in stored)
     if isinstance(stored, list) and isinstance(sent, list):

@@ -57,7 +57,7 @@ def _after(position: str | None) -> str | None:
 @blp.alt_response(404, description="No surveyed village of that code in your areas")
 def get_village(area_code: str):
     """A natural or administrative village's surveyed infrastructure state and its history."""
-    return households.village_view(db.session, current_principal(), area_code)
+    return households.village_view(db.session, current_principal(), area_code, current_app.extensions["pii"])
 
 
 @blp.route("/households/<uuid:household_id>")

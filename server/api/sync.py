@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from core.errors import DeviceMismatch
 from schemas.sync import PullArgsSchema, PullResultSchema, PushRequestSchema, PushResultSchema
 from server.api import paging
 from server.api.guard import current_principal, requires
@@ -26,7 +27,7 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Device sync
 def push_submissions():
     """Push submissions; each result is sent only after every accepted one is committed."""
     body = request.get_json()
-    with unit_of_work():
+    with unit_of_work(keep_on=(DeviceMismatch,)):  # the refusal's audit row is kept
         server_time, results = push.push(db.session, current_principal(), body, request.remote_addr,
                                          current_app.extensions["pii"], current_app.extensions["check_limits"])
     return {"server_time": server_time, "results": [result.as_dict() for result in results]}
@@ -39,5 +40,6 @@ def push_submissions():
 @blp.alt_response(422, description="A cursor this server did not give out")
 def pull_changes(args):
     """Changes in your scope since the cursor, oldest first; keep the returned cursor for the next pull."""
-    page, position = pull.changes(db.session, current_principal(), paging.decode(args["cursor"], list), args["limit"])
+    page, position = pull.changes(db.session, current_principal(), paging.decode(args["cursor"], list), args["limit"],
+                                  current_app.extensions["pii"])
     return {"changes": page.changes, "cursor": paging.encode(position), "has_more": page.has_more}

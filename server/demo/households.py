@@ -51,15 +51,15 @@ def generate_households(seed: int, natural_village: AreaRow, count: int) -> Iter
             values={
                 "id": household_id, "area_code": natural_village.code, "household_no": f"{number:04d}",
                 "householder_name": family[0].name, "location": ewkt_point(x, y),
-                "registry": _registry(family[0].name, x, y, members),
+                "registry": _registry(natural_village.code, family[0].name, x, y, members),
             },
             members=members,
         )
 
 
-def _registry(householder_name: str, x: float, y: float, members: list[dict]) -> dict:
+def _registry(area_code: str, householder_name: str, x: float, y: float, members: list[dict]) -> dict:
     """The record as the registry would hold it, in the property names the household form saves to."""
-    registry = {"householder_name": householder_name, "location": {"lat": y, "lon": x}}
+    registry = {"area_code": area_code, "householder_name": householder_name, "location": {"lat": y, "lon": x}}
     for member in members:
         for name in ("name", "sex", "relation_to_head"):
             registry[f"members/{member['person_key']}/{name}"] = member[name]

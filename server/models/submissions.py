@@ -50,7 +50,7 @@ class Submission(Base):
     clock_skew_seconds: Mapped[float | None] = mapped_column()
     location: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     gps_accuracy_m: Mapped[float | None] = mapped_column()
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the item as sent, its ID numbers sealed (core.pii)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the item as sent, ID and phone answers sealed (sync.sealing)
 
     __table_args__ = (
         CheckConstraint("content_sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),

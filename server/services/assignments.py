@@ -6,12 +6,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.scope import covers
-from server.models import Area, Assignment, AssignmentState, AuditOutcome, FormVersion, Household, Role, User
+from core.scope import covers, in_scope, one_in_scope
+from server.models import Area, Assignment, AssignmentState, AuditOutcome, FormVersion, Household, Role, User, UserArea
 from server.services import audit
 from server.services.auth import Principal
 
@@ -47,9 +47,13 @@ def create(session: Session, actor: Principal, new: NewAssignment) -> Assignment
         audit.record(session, "assignment.create", AuditOutcome.denied, actor_id=actor.user_id, actor=actor.username,
                      target=area_code, area_code=area_code, details={"reason": "out_of_scope"})
         raise Forbidden(f"Area {area_code} is outside your areas.")
-    assignee = session.scalar(select(User).where(User.username == new.assignee))
-    if assignee is None or assignee.disabled_at is not None:
-        raise NotFound(f"No active user '{new.assignee}'.")
+    # A user is named to a supervisor only when one of the user's areas lies in the supervisor's: another county's
+    # usernames and roles are not to be probed through this answer (issue 11).
+    assignee = session.scalar(select(User).where(
+        User.username == new.assignee, User.disabled_at.is_(None),
+        exists().where(UserArea.user_id == User.id, in_scope(UserArea.area_code, actor.scope))))
+    if assignee is None:
+        raise NotFound(f"No active user '{new.assignee}' in your areas.")
     if assignee.role not in ASSIGNEES:
         raise InvalidInput(f"'{assignee.username}' is a {assignee.role.value}; "
                            "only enumerators and supervisors take assignments.")
@@ -76,9 +80,8 @@ def cancel(session: Session, actor: Principal, assignment_id: uuid.UUID) -> Assi
     """
     if actor.role not in ASSIGNERS:
         raise Forbidden("Only supervisors and admins assign work.")
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None or not covers(actor.scope, assignment.area_code):
-        raise NotFound(f"No assignment {assignment_id} in your areas.")
+    assignment = one_in_scope(session, select(Assignment).where(Assignment.id == assignment_id), Assignment.area_code,
+                              actor.scope, f"No assignment {assignment_id} in your areas.")
     assignment.state = AssignmentState.cancelled
     session.flush()
     audit.record(session, "assignment.cancel", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
@@ -88,15 +91,15 @@ def cancel(session: Session, actor: Principal, assignment_id: uuid.UUID) -> Assi
 
 def _area_of(session: Session, actor: Principal, new: NewAssignment) -> str:
     if new.household_id is not None:
-        household = session.get(Household, new.household_id)
         # Someone else's household answers as if it did not exist: ids are not to be probed.
-        if household is None or not covers(actor.scope, household.area_code):
-            raise NotFound(f"No household {new.household_id}.")
-        if new.area_code is not None and new.area_code != household.area_code:
-            raise InvalidInput(f"Household {new.household_id} is in area {household.area_code}, not {new.area_code}.")
-        return household.area_code
+        area_code = one_in_scope(session, select(Household.area_code).where(Household.id == new.household_id),
+                                 Household.area_code, actor.scope, f"No household {new.household_id} in your areas.")
+        if new.area_code is not None and new.area_code != area_code:
+            raise InvalidInput(f"Household {new.household_id} is in area {area_code}, not {new.area_code}.")
+        return area_code
     if new.area_code is None:
         raise InvalidInput("Give an area code or a household to assign.")
-    if session.get(Area, new.area_code) is None:
-        raise NotFound(f"No area {new.area_code}.")
-    return new.area_code
+    if not covers(actor.scope, new.area_code):
+        return new.area_code  # refused and audited by the caller, before anything about it is read
+    return one_in_scope(session, select(Area.code).where(Area.code == new.area_code), Area.code, actor.scope,
+                        f"No area {new.area_code}.")

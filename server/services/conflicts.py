@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.pii import Protector
-from core.scope import covers
-from server.models import AuditOutcome, ConflictResolution, EntityConflict, Household, Role, Village
+from core.scope import one_in_scope
+from server.models import AuditOutcome, ConflictResolution, EntityConflict, Household, Person, Role, Village
 from server.services import audit
 from server.services.auth import Principal
+from server.services.households import member_names
 from sync.evidence import village_id
 from sync.reconcile import reconcile_entities
 
@@ -41,16 +43,18 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
     if actor.role not in RESOLVERS:
         raise Forbidden("Only supervisors and admins resolve conflicts.")
     area_code, entity_id = _entity(session, actor, entity_type, key)
-    query = select(EntityConflict).where(EntityConflict.entity_type == entity_type, EntityConflict.entity_id == key,
-                                         EntityConflict.base_version == base_version)
+    conflicts = session.scalars(select(EntityConflict).where(
+        EntityConflict.entity_type == entity_type, EntityConflict.entity_id == key,
+        EntityConflict.base_version == base_version).order_by(EntityConflict.id)).all()
+    # The caller names a member's property as the read API shows it, by the person's id (core.masking).
+    named = _member_names(session, entity_type, entity_id)
     if property_name is not None:
-        conflict = session.scalar(query.where(EntityConflict.property == property_name))
+        conflict = next((c for c in conflicts if named(c.property) == property_name), None)
         if conflict is None:
             raise NotFound(f"No conflict over {property_name!r} from version {base_version} on this {entity_type}.")
-        chosen = {property_name: _chosen_value(conflict, choice)}
+        chosen = {conflict.property: _chosen_value(conflict, choice)}
     else:
-        conflicts = session.scalars(query.where(EntityConflict.resolved.is_(False))).all()
-        chosen = {c.property: _chosen_value(c, choice) for c in conflicts if _settles(c, choice)}
+        chosen = {c.property: _chosen_value(c, choice) for c in conflicts if not c.resolved and _settles(c, choice)}
         if not chosen:
             raise NotFound(f"No open conflict from version {base_version} on this {entity_type} that {choice!r} settles.")
     statement = insert(ConflictResolution).values([
@@ -65,21 +69,26 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
                              else select(Village.version).where(Village.area_code == key))
     audit.record(session, "conflict.resolve", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
                  target=f"{entity_type}:{key}", area_code=area_code,
-                 details={"properties": sorted(chosen), "base_version": base_version, "choice": choice})
-    return {"entity_type": entity_type, "entity_id": key, "properties": sorted(chosen), "base_version": base_version,
-            "choice": choice, "version": version}
+                 details={"properties": sorted(map(named, chosen)), "base_version": base_version, "choice": choice})
+    return {"entity_type": entity_type, "entity_id": key, "properties": sorted(map(named, chosen)),
+            "base_version": base_version, "choice": choice, "version": version}
+
+
+def _member_names(session: Session, entity_type: str, entity_id: uuid.UUID) -> Callable[[str], str]:
+    if entity_type != "household":
+        return str
+    people = session.execute(select(Person.person_key, Person.id).where(Person.household_id == entity_id)).all()
+    return member_names(entity_id, {key: person_id for key, person_id in people})
 
 
 def _entity(session: Session, actor: Principal, entity_type: str, key: str) -> tuple[str, uuid.UUID]:
     """The entity's area code and its id in reconciliation; NotFound outside the actor's areas."""
     if entity_type == "household":
-        household = session.get(Household, uuid.UUID(key))
-        if household is not None and covers(actor.scope, household.area_code):
-            return household.area_code, household.id
-        raise NotFound(f"No household {key} in your areas.")
-    if session.get(Village, key) is not None and covers(actor.scope, key):
-        return key, village_id(key)
-    raise NotFound(f"No surveyed village {key} in your areas.")
+        return tuple(one_in_scope(session, select(Household.area_code, Household.id).where(Household.id == uuid.UUID(key)),
+                                  Household.area_code, actor.scope, f"No household {key} in your areas."))
+    one_in_scope(session, select(Village.area_code).where(Village.area_code == key), Village.area_code, actor.scope,
+                 f"No surveyed village {key} in your areas.")
+    return key, village_id(key)
 
 
 def _settles(conflict: EntityConflict, choice: str) -> bool:

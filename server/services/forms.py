@@ -75,7 +75,8 @@ def form_version(session: Session, role: Role, form_id: str, version: int) -> Fo
     """Raises:
     NotFound: no such version, or not a form this role uses (the same answer for both).
     """
-    row = session.get(FormVersion, (form_id, version))
-    if row is None or role.value not in row.roles:
+    row = session.scalar(select(FormVersion).where(FormVersion.form_id == form_id, FormVersion.version == version,
+                                                   FormVersion.roles.any(role.value)))
+    if row is None:
         raise NotFound(f"No published form {form_id} version {version} for your role.")
     return row

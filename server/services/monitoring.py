@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.scope import covers
+from core.errors import Conflict, Forbidden, InvalidInput
+from core.scope import in_scope, one_in_scope
 from server.models import AssistanceMeasure, AuditOutcome, Household, MonitoringCase, MonitoringEvent, MonitoringState, Role
 from server.services import audit
 from server.services.auth import Principal
@@ -37,17 +37,17 @@ def move(session: Session, actor: Principal, household_id: uuid.UUID, action: st
     """
     if actor.role not in SUPERVISORS:
         raise Forbidden("Only supervisors confirm monitoring decisions; the phone only proposes them.")
-    household = session.get(Household, household_id)
-    if household is None or not covers(actor.scope, household.area_code):
-        raise NotFound(f"No household {household_id} in your areas.")
+    area_code = one_in_scope(session, select(Household.area_code).where(Household.id == household_id), Household.area_code,
+                             actor.scope, f"No household {household_id} in your areas.")
     step = MOVES.get(action)
     if step is None:
         raise InvalidInput(f"Unknown action {action!r}; one of: {', '.join(MOVES)}.")
     if step.needs_category and category not in CATEGORIES:
         raise InvalidInput(f"Identifying needs a category: one of {', '.join(CATEGORIES)}.")
     _check_measures(action, measures)
-    case = session.scalar(select(MonitoringCase).where(MonitoringCase.household_id == household_id,
-                                                       MonitoringCase.state.in_(OPEN_STATES)).with_for_update())
+    case = session.scalar(select(MonitoringCase).join(Household, Household.id == MonitoringCase.household_id).where(
+        MonitoringCase.household_id == household_id, MonitoringCase.state.in_(OPEN_STATES),
+        in_scope(Household.area_code, actor.scope)).with_for_update(of=MonitoringCase))
     if case is None or case.state.value != step.from_state:
         state = case.state.value if case is not None else "no open case"
         raise Conflict(f"Cannot {action} from {state}: this action moves a {step.from_state} case.")
@@ -65,7 +65,7 @@ def move(session: Session, actor: Principal, household_id: uuid.UUID, action: st
         case.closed_at = datetime.now(UTC)
     session.flush()
     audit.record(session, f"monitoring.{action}", AuditOutcome.success, actor_id=actor.user_id, actor=actor.username,
-                 target=str(household_id), area_code=household.area_code,
+                 target=str(household_id), area_code=area_code,
                  details={"case": str(case.id), "to": step.to_state, "category": case.category,
                           "measures": len(measures)})
     return case

@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.errors import BadCursor
+from core.pii import Protector
 from server.services.auth import Principal
 from sync import pull as feed
 
 
-def changes(session: Session, principal: Principal, position: list[Any] | None, limit: int) -> tuple[feed.Page, list[int]]:
+def changes(session: Session, principal: Principal, position: list[Any] | None, limit: int,
+            protector: Protector) -> tuple[feed.Page, list[int]]:
     """The next page of changes in the caller's scope, and the position to put in the next cursor.
 
     Raises:
@@ -24,5 +26,5 @@ def changes(session: Session, principal: Principal, position: list[Any] | None, 
     else:
         raise BadCursor("The cursor is not one this server gave out; pull again without it to start from the beginning.")
     reader = feed.Reader(principal.user_id, principal.role.value, principal.scope)
-    page = feed.pull(session, reader, after, limit)
+    page = feed.pull(session, reader, after, limit, protector)
     return page, list(page.position)

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.errors import DeviceMismatch, DeviceTokenRequired
 from core.pii import Protector
 from server.models import AuditOutcome
 from server.services import audit
 from server.services.auth import Principal
 from sync import flags, monitoring
 from sync.compiled_forms import CompiledForms
-from sync.ingest import ItemResult, Submitter, ingest
+from sync.ingest import ItemResult, Submitter, check_envelope, ingest
 from sync.reconcile import reconcile_submissions
 
 # A published form version never changes, so its compiled validator is kept for the process's life.
@@ -28,10 +29,21 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     device is told is accepted is already part of the entity it is about.
 
     Raises:
+        DeviceTokenRequired: the caller is not a signed-in device (a browser session has no device to bind to).
+        DeviceMismatch: the envelope names another device than the token's.
         MalformedBatch, BatchTooLarge: the envelope itself is wrong (nothing is stored).
     """
+    if principal.device_id is None:
+        raise DeviceTokenRequired()
+    claimed = check_envelope(batch)
+    if claimed != principal.device_id:
+        # Posing as another phone would put its submissions in that device's place in the merge (reliability S13).
+        audit.record(session, "submission.push", AuditOutcome.denied, actor_id=principal.user_id,
+                     actor=principal.username, target=claimed[:200], address=address,
+                     details={"reason": "device_mismatch", "token_device_id": principal.device_id})
+        raise DeviceMismatch(details={"device_id": principal.device_id})
     received_at = datetime.now(UTC)
-    submitter = Submitter(principal.user_id, principal.scope, principal.token_id)
+    submitter = Submitter(principal.user_id, principal.scope, principal.token_id, principal.device_id)
     ingested = ingest(session, submitter, batch, COMPILED_FORMS, received_at, protector)
     flags.check_submissions(session, ingested.accepted, limits)  # before households move to their new positions
     reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)

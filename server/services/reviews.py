@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, Forbidden, NotFound
-from core.scope import covers
+from core.errors import Conflict, Forbidden
+from core.scope import one_in_scope
 from server.models import AuditOutcome, ReviewDecision, Role, Submission, SubmissionReview, SubmissionState
 from server.services import audit
 from server.services.auth import Principal
@@ -26,9 +27,8 @@ def decide(session: Session, actor: Principal, submission_uuid: uuid.UUID, decis
     """
     if actor.role not in REVIEWERS:
         raise Forbidden("Only supervisors and admins review submissions.")
-    submission = session.get(Submission, submission_uuid)
-    if submission is None or submission.area_code is None or not covers(actor.scope, submission.area_code):
-        raise NotFound(f"No submission {submission_uuid} in your areas.")
+    submission = one_in_scope(session, select(Submission).where(Submission.uuid == submission_uuid), Submission.area_code,
+                              actor.scope, f"No submission {submission_uuid} in your areas.")
     if submission.state is not SubmissionState.accepted:
         raise Conflict("This submission is in quarantine with its errors; the device sends a correction instead.")
     review = SubmissionReview(submission_uuid=submission_uuid, decision=decision, comment=comment,

@@ -147,7 +147,8 @@ def test_households_carry_their_prefill_values(committed_app):
     assert data["household_no"] == "h-1" and data["householder_name"] == "杨建华"
     assert data["monitoring_category"] == "none"
     assert data["area_code"] == AREA
-    assert "prefill" in data
+    # The one form published here pre-fills no property the household holds: the phone number stays on the server.
+    assert data["prefill"] == {}
 
 
 def test_nothing_outside_the_callers_areas_or_addressed_to_someone_else_is_pulled(committed_app):
@@ -389,3 +390,42 @@ def test_a_village_reaches_the_devices_whose_scope_covers_it_with_its_version_an
     changes, _ = pull_all(client, enumerator, cursor)
     assert [(c["kind"], c["version"], c["data"]["version"], c["data"]["prefill"]["clinic"]) for c in changes] == [
         ("village", 2, 2, "no")]
+
+
+def _planner(app) -> dict[str, str]:
+    from server.models import Role
+    from server.services import users
+    from tests.server.conftest import PASSWORD
+
+    with app.app_context():
+        users.create_user(db.session, "plan_a", Role.planner, ["532922"], PASSWORD, actor="test")
+        db.session.commit()
+    return bearer(app, "plan_a")
+
+
+def test_a_planners_feed_carries_no_personal_value(committed_app, real_forms):
+    household, data = visit_household(committed_app, real_forms["household_visit"], seed=23)
+    changes, _ = pull_all(committed_app.test_client(), _planner(committed_app))
+    pulled = next(c for c in changes if c["id"] == household)["data"]
+    assert pulled["householder_name"] is None and pulled["prefill"] == {}
+    assert all(set(member) == {"person_key"} for member in pulled["members"])
+    assert len(pulled["members"]) == len(data["members"])
+    sent = json.dumps(changes, ensure_ascii=False)
+    personal = [data["householder_name"], data["phone"], *(row["name"] for row in data["members"])]
+    assert not [value for value in personal if value in sent]
+
+
+def test_an_enumerators_feed_carries_what_the_forms_of_the_role_prefill_and_no_more(committed_app, real_forms):
+    from survey_forms.prefill import by_entity, prefill_targets
+
+    household, data = visit_household(committed_app, real_forms["household_visit"], seed=25)
+    changes, _ = pull_all(committed_app.test_client(), bearer(committed_app, "enum_a"))
+    pulled = next(c for c in changes if c["id"] == household)["data"]
+    prefilled = by_entity(prefill_targets(real_forms["household_visit"].document))
+    assert set(pulled["prefill"]) <= prefilled["household"] - {"householder_id_card_no"}
+    assert all(set(member) - {"person_key"} <= prefilled["person"] - {"id_card_no"} for member in pulled["members"])
+    # The phone number is sealed at rest; the household form pre-fills it, so the enumerator's phone gets it in clear.
+    assert pulled["prefill"]["phone"] == data["phone"]
+    assert pulled["householder_name"] == data["householder_name"]
+    # The key a phone lines members up by is opaque: no name or birth year in it.
+    assert not any(row["name"] in member["person_key"] for member in pulled["members"] for row in data["members"])

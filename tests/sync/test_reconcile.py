@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from server.models import EntityConflict, EntityVersion, Household, Person
 from sync.evidence import NAMESPACE
+from tests.server.conftest import PASSWORD
 from tests.sync.conftest import batch, item
 
 URL = "/api/v1/sync/submissions"
@@ -19,11 +20,20 @@ URL = "/api/v1/sync/submissions"
 @pytest.fixture
 def auth(published, make_user, sign_in):
     make_user("enum_a")
-    return sign_in("enum_a")["auth"]
+    return sign_in("enum_a")["auth"]  # phone-1's
+
+
+def _token(client, device_id: str) -> dict[str, str]:
+    answer = client.post("/api/v1/auth/device-tokens", json={"username": "enum_a", "password": PASSWORD,
+                                                              "device_id": device_id})
+    return {"Authorization": f"Bearer {answer.json['token']}"}
 
 
 def push(client, auth, *items, device_id: str = "phone-1") -> list[str]:
+    """Pushes as enum_a's phone `device_id`: phone-1 with `auth`, another phone with a token of its own."""
     body = batch(list(items)) | {"device_id": device_id}
+    if device_id != "phone-1":
+        auth = _token(client, device_id)
     answer = client.post(URL, json=body, headers=auth)
     assert answer.status_code == 200, answer.json
     return [result["status"] for result in answer.json["results"]]

@@ -22,21 +22,22 @@ URL = "/api/v1/sync/submissions"
 VILLAGE = "532922100001001"
 
 
-def push(client, headers, *items, device_id: str) -> None:
+def push(client, phones, *items, device_id: str) -> None:
+    headers = phones("enum_a", device_id)
     answer = client.post(URL, json=batch(list(items)) | {"device_id": device_id}, headers=headers)
     assert [r["status"] for r in answer.json["results"]] == ["accepted"] * len(items), answer.json
 
 
 @pytest.fixture
-def conflicted(client, db_session, people):
+def conflicted(client, db_session, people, phones):
     """A household whose housing grade two devices changed from C, one to A and one to D."""
     first = item()
-    push(client, people["enum_a"], first, device_id="phone-1")
+    push(client, phones, first, device_id="phone-1")
     household_id = uuid.uuid5(NAMESPACE, f"household:{first['uuid']}")
     to_a = revisit(household_id, 1, housing_grade="A")
     to_d = revisit(household_id, 1, housing_grade="D")
-    push(client, people["enum_a"], to_a, device_id="phone-2")
-    push(client, people["enum_a"], to_d, device_id="phone-3")
+    push(client, phones, to_a, device_id="phone-2")
+    push(client, phones, to_d, device_id="phone-3")
     return household_id, to_a["uuid"], to_d["uuid"]
 
 
@@ -74,11 +75,11 @@ def test_keeping_the_base_value_and_changing_ones_mind(client, db_session, peopl
     assert grade(db_session, household_id)[0] == "C"
 
 
-def test_the_resolution_holds_through_later_visits_and_a_rebuild(client, app, db_session, people, conflicted):
+def test_the_resolution_holds_through_later_visits_and_a_rebuild(client, app, db_session, people, phones, conflicted):
     household_id, to_a, _ = conflicted
     resolve(client, people["sup_a"], household_id, to_a)
     # The next visit starts from version 2, where the phone's prefill shows the chosen grade.
-    push(client, people["enum_a"], revisit(household_id, 2, income_wage=30000, housing_grade="A"), device_id="phone-1")
+    push(client, phones, revisit(household_id, 2, income_wage=30000, housing_grade="A"), device_id="phone-1")
     assert grade(db_session, household_id) == ("A", 3)
     result: Result = app.test_cli_runner().invoke(args=["entities", "rebuild"])
     assert result.exit_code == 0, result.output
@@ -116,11 +117,11 @@ def village(db_session, people):
     return visit
 
 
-def test_a_village_conflict_is_resolved_the_same_way(client, db_session, people, village):
-    push(client, people["enum_a"], village(None), device_id="phone-1")
+def test_a_village_conflict_is_resolved_the_same_way(client, db_session, people, phones, village):
+    push(client, phones, village(None), device_id="phone-1")
     hardened = village(1, road_access="hardened")
-    push(client, people["enum_a"], hardened, device_id="phone-2")
-    push(client, people["enum_a"], village(1, road_access="none"), device_id="phone-3")
+    push(client, phones, hardened, device_id="phone-2")
+    push(client, phones, village(1, road_access="none"), device_id="phone-3")
     conflicts = client.get(f"/api/v1/villages/{VILLAGE}", headers=people["sup_a"]).json["conflicts"]
     conflict = next(c for c in conflicts if c["property"] == "road_access")  # its calculations conflict too
     assert conflict["base_value"] == "gravel" and conflict["base_version"] == 1
