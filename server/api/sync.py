@@ -22,6 +22,8 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Device sync
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestSchema}}})
 @blp.response(200, PushResultSchema)
 @blp.alt_response(400, description="Malformed JSON, or an envelope without a submissions list")
+@blp.alt_response(403, description="device_mismatch: the envelope names another device than the token's; "
+                                   "device_token_required: a browser session has no device to push from")
 @blp.alt_response(413, description="More than 200 submissions or 10 MB after decompression")
 @blp.alt_response(415, description="Not JSON")
 def push_submissions():

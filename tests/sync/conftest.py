@@ -9,10 +9,12 @@ from typing import Any
 import flask_migrate
 import pytest
 
+from schemas.form_definition import form_definition_schema
 from server.app import create_app
 from server.extensions import db
 from server.models import Area, Role
 from server.services import forms, users
+from survey_forms import loader
 from tests.server.conftest import AREAS, PASSWORD, areas, make_user, sign_in  # noqa: F401 (fixtures shared with the server tests)
 from tests.survey_forms.helpers import VALID_SUBMISSION, small_form
 
@@ -23,6 +25,15 @@ AREA = "532922100"  # in 漾濞 (532922), the enumerator's county
 def published(db_session):
     forms.publish(db_session, [small_form()], actor="test")
     db_session.commit()
+
+
+@pytest.fixture
+def household_form(db_session):
+    """Every form of the repository published; the household visit form, which records ID and phone numbers."""
+    definitions = loader.load_all(form_definition_schema())
+    forms.publish(db_session, definitions, actor="test")
+    db_session.commit()
+    return next(d for d in definitions if d.form_id == "household_visit")
 
 
 @pytest.fixture

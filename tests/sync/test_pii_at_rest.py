@@ -82,14 +82,6 @@ def push(client, headers: dict, device_id: str, *items: dict) -> list[dict]:
 
 
 @pytest.fixture
-def household_form(db_session):
-    definitions = loader.load_all(form_definition_schema())
-    forms.publish(db_session, definitions, actor="test")
-    db_session.commit()
-    return next(d for d in definitions if d.form_id == "household_visit")
-
-
-@pytest.fixture
 def phone_1(household_form, make_user, sign_in):
     make_user("enum_a")
     return sign_in("enum_a", device_id="phone-1")["auth"]

@@ -8,24 +8,13 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
-from schemas.form_definition import form_definition_schema
 from server.models import AuditEntry, Flag, Household, Person, Role
-from server.services import forms
-from survey_forms import loader
 from sync.evidence import NAMESPACE, same_people
 from tests.sync.conftest import AREA, batch, item
 from tools import formfill
 
 # Every table a submission's values reach, the raw submissions among them.
 STORED_TABLES = ("submission", "submission_conflict", "household", "person", "entity_version", "entity_conflict")
-
-
-@pytest.fixture
-def household_form(db_session):
-    definitions = loader.load_all(form_definition_schema())
-    forms.publish(db_session, definitions, actor="test")
-    db_session.commit()
-    return next(d for d in definitions if d.form_id == "household_visit")
 
 
 @pytest.fixture
