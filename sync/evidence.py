@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,18 @@ def with_sealed_answers(save_map: SaveMap, data: dict[str, Any], change: Callabl
             result[repeat] = [{**row, **{n: change(row[n]) for n in names if type(row.get(n)) is str}}
                               if type(row) is dict else row for row in rows]
     return result
+
+
+def sealed_answers(save_map: SaveMap, data: dict[str, Any]) -> Iterator[Any]:
+    """Every answer, as sent, that the form saves to an ID-card or phone property."""
+    for name, target in save_map.top.items():
+        if target in SEALED_ANSWERS:
+            yield data.get(name)
+    for repeat, targets in save_map.repeats.items():
+        rows = data.get(repeat)
+        for row in rows if type(rows) is list else ():
+            if type(row) is dict:
+                yield from (row.get(name) for name, target in targets.items() if target in SEALED_ANSWERS)
 
 
 def carried(save_map: SaveMap, data: dict[str, Any], area_code: str | None, protector: Protector,

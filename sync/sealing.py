@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.pii import SEALED, Protector
 from sync.compiled_forms import CompiledForms
-from sync.evidence import SaveMap, with_sealed_answers
+from sync.evidence import SaveMap, sealed_answers, with_sealed_answers
 
 WHOLE = "sealed"  # the key that holds an item sealed whole: the item as JSON, in one randomised seal
 # What the server still reads of an item sealed whole: who it is, which form it claims, its attachments manifest.
@@ -29,9 +29,12 @@ def save_map_of(session: Session, forms: CompiledForms, item: dict[str, Any]) ->
 def seal_payload(protector: Protector, save_map: SaveMap | None, submission_uuid: uuid.UUID,
                  item: dict[str, Any]) -> dict[str, Any]:
     """The item as stored (reliability P2): as sent but with its ID-card and phone answers sealed, bound to the
-    submission; when no published form says which answers are personal, everything but READABLE in one seal."""
+    submission; when no published form says which answers are personal, or one of them is not text (a number
+    sent for a phone: quarantined, but not to be kept in clear), everything but READABLE in one seal."""
     context = submission_uuid.bytes
-    if save_map is None or type(item.get("data")) is not dict:
+    data = item.get("data")
+    if save_map is None or type(data) is not dict or any(
+            value is not None and type(value) is not str for value in sealed_answers(save_map, data)):
         whole = json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return {**{name: item[name] for name in READABLE if name in item}, WHOLE: protector.seal(whole, context)}
     return {**item, "data": with_sealed_answers(save_map, item["data"], partial(protector.seal, context=context))}

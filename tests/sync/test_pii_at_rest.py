@@ -130,6 +130,21 @@ def test_an_item_of_a_form_version_never_published_is_kept_sealed_whole(app, cli
     assert open_payload(app.extensions["pii"], None, row.uuid, row.payload) == sent
 
 
+def test_a_phone_or_id_number_sent_as_a_number_is_quarantined_sealed_whole(app, client, db_session, household_form,
+                                                                           phone_1):
+    data = canary_data(household_form)
+    data["phone"] = int(CANARY_PHONE)  # the wrong type: the form says text, so the item is quarantined
+    data["members"][0]["id_card_no"] = int(CANARY_ID[:-1])
+    sent = visit(household_form, data)
+    [result] = push(client, phone_1, "phone-1", sent)
+    assert result["status"] == "invalid" and {e["field"] for e in result["errors"]} >= {"phone"}
+    row = db_session.get(Submission, uuid.UUID(sent["uuid"]))
+    assert WHOLE in row.payload and "data" not in row.payload
+    assert leaked(dump(db_session), CANARY_PHONE, CANARY_ID[:-1]) == []
+    save_map = CompiledForms().save_map(db_session, "household_visit", household_form.version)
+    assert open_payload(app.extensions["pii"], save_map, row.uuid, row.payload) == sent
+
+
 def test_a_rotation_under_the_same_key_seals_what_was_stored_in_clear_before_this_version(app, client, db_session,
                                                                                        household_form, phone_1):
     sent, unknown = (visit(household_form, canary_data(household_form), **extra) for extra in ({}, {"form_version": 9}))
