@@ -160,7 +160,7 @@ def authenticate_token(session: Session, token: str, touch_seconds: int, idle_da
     last_use = func.coalesce(DeviceToken.last_seen_at, DeviceToken.created_at)
     expired = last_use < func.now() - timedelta(days=idle_days)
     query = (
-        select(DeviceToken, expired, _due(DeviceToken.last_seen_at, touch_seconds))
+        select(DeviceToken, expired, due_for_touch(DeviceToken.last_seen_at, touch_seconds))
         .join(DeviceToken.user)
         .outerjoin(User.areas)
         .options(contains_eager(DeviceToken.user).contains_eager(User.areas))
@@ -179,14 +179,15 @@ def authenticate_token(session: Session, token: str, touch_seconds: int, idle_da
     if is_due:
         # The WHERE repeats the test, so of two requests racing here only one writes.
         session.execute(
-            update(DeviceToken).where(DeviceToken.id == row.id, _due(DeviceToken.last_seen_at, touch_seconds))
+            update(DeviceToken).where(DeviceToken.id == row.id, due_for_touch(DeviceToken.last_seen_at, touch_seconds))
             .values(last_seen_at=func.now())
         )
     return principal_of(row.user, row)
 
 
-def _due(last_seen_at: Any, touch_seconds: int) -> ColumnElement[bool]:
-    """last_seen_at is written at most once per `touch_seconds`: a write on every request would cost a row lock."""
+def due_for_touch(last_seen_at: Any, touch_seconds: int) -> ColumnElement[bool]:
+    """A last_seen_at (of a device token or a web session) is written at most once per `touch_seconds`: a write on
+    every request would cost a row lock. An UPDATE that repeats the test lets only one of two racing requests write."""
     return or_(last_seen_at.is_(None), last_seen_at < func.now() - timedelta(seconds=touch_seconds))
 
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from core.errors import SessionEnded, UserDisabled
 from server.models import AuditOutcome, SessionEndReason, User, WebSession
 from server.services import audit
-from server.services.auth import LoginLimits, Principal, check_credentials, principal_of, token_hash
+from server.services.auth import LoginLimits, Principal, check_credentials, due_for_touch, principal_of, token_hash
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def check(session: Session, secret: str, limits: SessionLimits, address: str | N
     too_old = WebSession.created_at < now - timedelta(seconds=limits.max_seconds)
     idle = WebSession.last_seen_at < now - timedelta(seconds=limits.idle_seconds)
     query = (
-        select(WebSession, too_old, idle, _due(limits.touch_seconds))
+        select(WebSession, too_old, idle, due_for_touch(WebSession.last_seen_at, limits.touch_seconds))
         .join(WebSession.user)
         .outerjoin(User.areas)
         .options(contains_eager(WebSession.user).contains_eager(User.areas))
@@ -73,8 +73,8 @@ def check(session: Session, secret: str, limits: SessionLimits, address: str | N
         _end(session, row, SessionEndReason.too_old if is_too_old else SessionEndReason.idle, address)
         raise SessionEnded()
     if is_due:
-        session.execute(update(WebSession).where(WebSession.id == row.id, _due(limits.touch_seconds))
-                        .values(last_seen_at=func.now()))
+        due = due_for_touch(WebSession.last_seen_at, limits.touch_seconds)
+        session.execute(update(WebSession).where(WebSession.id == row.id, due).values(last_seen_at=func.now()))
     return principal_of(row.user)
 
 
@@ -83,11 +83,6 @@ def sign_out(session: Session, secret: str, address: str | None) -> None:
     row = session.scalar(select(WebSession).where(WebSession.secret_hash == token_hash(secret)))
     if row is not None:
         _end(session, row, SessionEndReason.signed_out, address)
-
-
-def _due(touch_seconds: int) -> ColumnElement[bool]:
-    # The UPDATE repeats the test, so of two requests racing here only one writes.
-    return WebSession.last_seen_at < func.now() - timedelta(seconds=touch_seconds)
 
 
 def _end(session: Session, row: WebSession, reason: SessionEndReason, address: str | None) -> None:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import Result
 from sqlalchemy import select
 
-from server.models import Area, AreaLevel, AuditEntry, EntityConflict, Household, Village
+from server.models import Area, AreaLevel, AuditEntry, EntityConflict, Household, Person, Village
 from server.services import forms
 from survey_forms.definition import FormDefinition
 from sync.evidence import NAMESPACE
@@ -143,3 +143,29 @@ def test_a_village_conflict_is_resolved_the_same_way(client, db_session, people,
         "base_version": 1, "choice": hardened["uuid"]})
     assert again.status_code == 404  # nothing left open for it to settle
 
+
+
+def test_a_members_conflict_and_history_name_the_person_by_id_and_resolve_by_that_name(client, db_session, people,
+                                                                                        phones):
+    first = item()
+    push(client, phones, first, device_id="phone-1")
+    household_id = uuid.uuid5(NAMESPACE, f"household:{first['uuid']}")
+    # Two devices correct the boy's birthday (he is keyed by name and birth year: no ID number), differently.
+    back = {day: revisit(household_id, 1) for day in ("2014-06-01", "2014-07-01")}
+    for device_id, (day, sent) in zip(("phone-2", "phone-3"), back.items(), strict=True):
+        sent["data"]["members"][2].update(birth_date=day)
+        push(client, phones, sent, device_id=device_id)
+    view = client.get(f"/api/v1/households/{household_id}", headers=people["sup_a"]).json
+    boy = next(m for m in view["members"] if m["name"] == "杨小龙")
+    named = f"members/{boy['id']}/birth_date"
+    assert named in {c["property"] for c in view["conflicts"]}
+    keys = [c["property"] for c in view["conflicts"]] + [k for v in view["history"] for k in v["changes"]]
+    assert not [k for k in keys if "杨" in k or "李" in k or "|" in k]  # no name or birth year in any key
+
+    chosen = back["2014-07-01"]["uuid"]
+    answer = client.post(f"/api/v1/households/{household_id}/resolutions", headers=people["sup_a"],
+                         json={"property": named, "base_version": 1, "choice": chosen})
+    assert answer.status_code == 200 and answer.json["properties"] == [named], answer.json
+    db_session.expire_all()
+    boy_row = db_session.get(Person, boy["id"])
+    assert str(boy_row.birth_date) == "2014-07-01"  # and the person kept its id: get() found it by that id
