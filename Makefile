@@ -18,15 +18,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-## make run: embedded PostGIS, migrations, demo data once, gunicorn on 127.0.0.1:8000
+## make run: embedded PostGIS, migrations, demo data once, gunicorn behind nginx on 127.0.0.1:8000
 run:
-	scripts/devdb.sh packages
+	scripts/devdb.sh packages nginx
 	$(MAKE) --no-print-directory $(VENV)/.runtime
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/serve.sh
 
 ## make test: the same set-up, then lint, the layering contract and the whole suite on a real PostGIS
 test:
-	scripts/devdb.sh packages chromium
+	scripts/devdb.sh packages chromium nginx
 	$(MAKE) --no-print-directory $(VENV)/.dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh $(PYTEST_ARGS)
 

@@ -92,7 +92,8 @@ def run(args: argparse.Namespace, app) -> tuple[float, Counter]:
     firsts = first_visits(definition, areas, rng, (args.batches + 1) * BATCH)
 
     def send(batch: dict) -> None:
-        _, results = push(session, principal, batch, None, app.extensions["pii"], app.extensions["check_limits"])
+        _, results = push(session, principal, batch, None, app.extensions["pii"], app.extensions["check_limits"],
+                          app.config["QUARANTINE_PER_DEVICE_DAY"])
         session.commit()
         refused = [r for r in results if r.status != "accepted"]
         if refused:

@@ -71,6 +71,13 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+class Unavailable(TooManyRequests):
+    """The server cannot take the request now (overloaded, its database away); the same request later will do."""
+
+    code = "server_unavailable"
+    message = "The server is busy; retry shortly. 服务器繁忙，请稍后重试。"
+
+
 # Signing in and who is calling.
 
 
@@ -142,6 +149,18 @@ class MalformedBatch(BadRequest):
 
 
 class BatchTooLarge(PayloadTooLarge):
+    code = "payload_too_large"
+
+
+class ServerBusy(Unavailable):
+    """The request waited in the server's queue longer than an answer is worth: refused unread, to let the queue drain."""
+
+    code = "server_busy"
+
+
+class JsonTooLarge(PayloadTooLarge):
+    """More JSON values than any real request holds: refused before they are built, to keep a worker's memory."""
+
     code = "payload_too_large"
 
 

@@ -62,3 +62,6 @@ class PullResultSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema))
     cursor = fields.String(metadata={"description": "pass back on the next pull; a retry with the same cursor is safe"})
     has_more = fields.Boolean()
+    held_back = fields.Boolean(metadata={"description": (
+        "true when changes for you are already committed but wait behind a transaction still open on the server; "
+        "they come on a later pull (at most DB_IDLE_IN_TRANSACTION_TIMEOUT_MS later, when it is left idle)")})

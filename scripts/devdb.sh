@@ -50,8 +50,16 @@ cmd_packages() {
   fi
   say "Installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Debian starts a package's service on install (nginx on port 80, a PostgreSQL cluster on 5432); we run our own,
+  # so services stay stopped while installing unless the machine already has a policy of its own.
+  local policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -n "$own_policy" ] && rm -f "$policy"
+  return 0
 }
 
 # Runs a command as the cluster's owner: ourselves, or `postgres` when we are root.
@@ -115,9 +123,11 @@ cmd_start() {
   fi
   if ! as_owner "$pg_bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     say "Starting PostgreSQL on 127.0.0.1:$port"
-    # Durability settings stay at their defaults (fsync, synchronous_commit, full_page_writes on).
+    # Durability settings stay at their defaults (fsync, synchronous_commit, full_page_writes on). A transaction
+    # left open and idle by anyone (a psql session, a script) holds back every device's pull feed, so the cluster
+    # ends it after 5 minutes; the app's own sessions have shorter limits (server/config.py).
     as_owner "$pg_bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" start \
-      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='' -c max_connections=200" >/dev/null
+      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='' -c max_connections=200 -c idle_in_transaction_session_timeout=5min" >/dev/null
   fi
   local pw
   pw=$(cat "$pwfile")

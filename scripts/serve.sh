@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the system: database (embedded unless DATABASE_URL is set), migrations, demo data once, gunicorn.
+# Starts the system: database (embedded unless DATABASE_URL is set), migrations, demo data once, gunicorn behind nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A plain assignment, not `export X=$(...)`, so a failed start stops the script here.
@@ -26,16 +26,21 @@ cat <<TXT
 $(flask demo accounts)
 
 TXT
-server=(gunicorn --workers "${WEB_CONCURRENCY:-2}" --bind "$host:$port" --access-logfile - wsgi:app)
-if [[ "$demo" != "Loaded the Dali demo"* ]]; then
-  exec "${server[@]}"
+# The app's workers listen on loopback only; phones and browsers reach them through the proxy (deploy/nginx.conf),
+# which reads slow uploads whole before a worker sees them (reliability S12).
+app_port="${SURVEY_APP_PORT:-$((port + 1))}"
+data_dir="${SURVEY_DATA_DIR:-$PWD/.data}"
+TRUSTED_PROXIES=1 gunicorn --bind "127.0.0.1:$app_port" --access-logfile - wsgi:app &
+app_pid=$!
+scripts/proxy.sh "$host:$port" "127.0.0.1:$app_port" "$data_dir/proxy" &
+proxy_pid=$!
+trap 'kill -TERM "$app_pid" "$proxy_pid" 2>/dev/null || true' INT TERM EXIT
+if [[ "$demo" == "Loaded the Dali demo"* ]]; then
+  # A demo loaded just now gets its submissions the way a phone sends them: through the API, by the simulator, once.
+  SIMULATE_PASSWORD=$(python -c 'from server.demo.accounts import ACCOUNTS; print(next(a.password for a in ACCOUNTS if a.username == "demo_enumerator"))') \
+    python -m tools.simulate --url "http://$host:$port" --wait 30 --username demo_enumerator --devices 3 --submissions 40 \
+      --invalid-share 0.05 --seed 20261123 --quiet \
+    || echo "Some demo submissions did not go through (exit $?); the server keeps running." >&2
 fi
-# A demo loaded just now gets its submissions the way a phone sends them: through the API, by the simulator, once.
-"${server[@]}" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
-SIMULATE_PASSWORD=$(python -c 'from server.demo.accounts import ACCOUNTS; print(next(a.password for a in ACCOUNTS if a.username == "demo_enumerator"))') \
-  python -m tools.simulate --url "http://$host:$port" --wait 30 --username demo_enumerator --devices 3 --submissions 40 \
-    --invalid-share 0.05 --seed 20261123 --quiet \
-  || echo "Some demo submissions did not go through (exit $?); the server keeps running." >&2
-wait "$pid"
+# Either one stopping stops the other: a proxy without the app (or the app unreachable) is no server.
+wait -n "$app_pid" "$proxy_pid"

@@ -1,4 +1,4 @@
-"""The flask CLI: areas, forms, users, assignments, entities rebuild, PII key rotation, demo data."""
+"""The flask CLI: areas, forms, users, assignments, entities rebuild, PII key rotation, demo data, backup and restore."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ from typing import NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
-from sqlalchemy import select
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.pool import NullPool
 
 from core.errors import AreaImportFailed, DomainError
 from schemas.form_definition import form_definition_schema
-from server import demo
+from server import config, demo
 from server.extensions import db
 from server.models import AuditOutcome, Role, User
 from server.services import assignments, audit, forms, users
 from server.services.auth import Principal, principal_of
+from server.services.backup import make, restore
+from server.services.backup.sealed import BackupError
 from server.services.push import COMPILED_FORMS
 from survey_forms import loader
 from sync import reconcile, rekey
@@ -208,6 +211,58 @@ def demo_accounts() -> None:
         click.echo(f"      {account.username:<19} {account.password:<28} {account.role.value:<11} {' '.join(account.areas)}")
 
 
+def _backup_setup() -> tuple[Engine, bytes]:
+    """The owner's connection (DATABASE_OWNER_URL, else DATABASE_URL's) and BACKUP_KEY; exits 1 on a bad key."""
+    try:
+        key = config.backup_key(current_app.config)
+    except config.ConfigError as error:
+        _fail(str(error))
+    url = current_app.config["MIGRATIONS_DATABASE_URI"] or current_app.config["SQLALCHEMY_DATABASE_URI"]
+    return create_engine(url, poolclass=NullPool, hide_parameters=True), key
+
+
+def _backup_failed(error: BackupError) -> NoReturn:
+    click.echo(str(error), err=True)
+    sys.exit(error.exit_code)  # 100: wrong key, or an altered or cut archive; 1: anything else
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("destination", type=click.Path(path_type=Path))
+def backup_command(destination: Path) -> None:
+    """Write an encrypted backup (one database snapshot and the attachments it names) to DESTINATION, a file or a folder."""
+    engine, key = _backup_setup()
+    try:
+        report = make.backup(engine, current_app.extensions["blob_store"], destination, key,
+                             progress=lambda message: click.echo(message, err=True))
+    except BackupError as error:
+        _backup_failed(error)
+    finally:
+        engine.dispose()
+    click.echo(report.summary())
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(archive: Path) -> None:
+    """Restore a `flask backup` archive into this empty database (as its owner) and ATTACHMENT_DIR, then compare them."""
+    engine, key = _backup_setup()
+    roles = restore.Roles(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["MIGRATIONS_DATABASE_URI"])
+    try:
+        report = restore.restore(engine, roles, current_app.extensions["blob_store"], archive, key,
+                                 progress=lambda message: click.echo(message, err=True))
+    except BackupError as error:
+        _backup_failed(error)
+    finally:
+        engine.dispose()
+    for warning in report.warnings:
+        click.echo(warning, err=True)
+    click.echo(report.summary())
+
+
 def register(app: Flask) -> None:
     for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, pii_cli, demo_cli):
         app.cli.add_command(group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -14,6 +16,8 @@ from server import jsonb
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in production)
 # Development and tests only, refused in production: base64 of 32 bytes ("dev-only pii key, not a secret!").
 DEV_PII_KEY = "ZGV2LW9ubHkgcGlpIGtleSwgbm90IGEgc2VjcmV0ISE="
+# Development and tests only, refused in production: base64 of 32 bytes ("dev-only backup key, not secret!").
+DEV_BACKUP_KEY = "ZGV2LW9ubHkgYmFja3VwIGtleSwgbm90IHNlY3JldCE="
 
 # Names of the environment variables and their defaults; README.md lists them for operators.
 DEFAULTS: dict[str, Any] = {
@@ -33,7 +37,16 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_SECONDS": 60 * 60,  # a browser session unused this long has ended
     "SESSION_MAX_SECONDS": 12 * 60 * 60,  # a browser session ends this long after sign-in, used or not
     "DB_POOL_SIZE": 5,
+    "QUARANTINE_PER_DEVICE_DAY": 500,  # invalid submissions a device may leave on the server a day; more stay on it
+    # Limits on the app's own database sessions, so that nothing it does can hold others up for long: a statement
+    # (the longest, a rebuild batch, takes a few seconds), a wait for a row lock (a push then answers 503 with
+    # Retry-After and the device retries), and a transaction left open and idle (it would hold back the pull feed).
+    "DB_STATEMENT_TIMEOUT_MS": 60_000,
+    "DB_LOCK_TIMEOUT_MS": 10_000,
+    "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": 30_000,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For is believed
+    # Behind a trusted proxy: a request that waited longer than this for a worker is answered 503 + Retry-After.
+    "QUEUE_TIMEOUT_MS": 5_000,
     "ATTACHMENT_DIR": "",  # where attachment files are kept; empty: the app's instance folder
     "GPS_VILLAGE_DISTANCE_M": 2000,  # a visit this far outside its village's boundary is flagged
     "GPS_MOVED_DISTANCE_M": 200,  # a household this far from its known position is flagged
@@ -42,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     # Keys still read during a rotation (comma-separated base64): `flask pii rotate` re-seals under PII_KEY, then
     # they are removed. Key ids are derived from the keys (core/pii.py), never configured.
     "PII_OLD_KEYS": "",
+    # base64 of 32 random bytes: encrypts `flask backup` archives. Its own key, not PII_KEY: a backup travels off the
+    # machine, and the web workers never need it, so it is checked where backups are made (backup_key), not at start.
+    "BACKUP_KEY": DEV_BACKUP_KEY,
 }
 
 _INTEGERS = {
@@ -57,7 +73,12 @@ _INTEGERS = {
     "SESSION_IDLE_SECONDS",
     "SESSION_MAX_SECONDS",
     "DB_POOL_SIZE",
+    "QUARANTINE_PER_DEVICE_DAY",
+    "DB_STATEMENT_TIMEOUT_MS",
+    "DB_LOCK_TIMEOUT_MS",
+    "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
     "TRUSTED_PROXIES",
+    "QUEUE_TIMEOUT_MS",
 }
 
 
@@ -83,6 +104,31 @@ def _integer(name: str, text: str) -> int:
 def _with_driver(url: str) -> str:
     # A plain postgresql:// URL is accepted, and reaches SQLAlchemy with the driver we install.
     return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+
+
+def backup_key(values: Mapping[str, Any]) -> bytes:
+    """The 32 bytes of BACKUP_KEY, for `flask backup` and `flask restore` only.
+
+    Raises:
+        ConfigError: the development key in production, or a value that is not 32 bytes of base64.
+    """
+    if values["SURVEY_ENV"] == "production" and values["BACKUP_KEY"] == DEV_BACKUP_KEY:
+        raise ConfigError("生产环境不能使用开发用的 BACKUP_KEY · BACKUP_KEY must be set to 32 private random bytes, "
+                          "base64 (openssl rand -base64 32), when SURVEY_ENV=production; keep a copy away from the backups")
+    try:
+        key = base64.b64decode(values["BACKUP_KEY"], validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ConfigError("BACKUP_KEY 不是 base64 · BACKUP_KEY is not base64 (openssl rand -base64 32)") from error
+    if len(key) != 32:
+        raise ConfigError(f"BACKUP_KEY 应为 32 字节 · BACKUP_KEY must be 32 bytes, base64; it is {len(key)}")
+    return key
+
+
+def _session_limits(values: Mapping[str, Any]) -> str:
+    """libpq `options` that set the timeouts on every connection the app opens (0 turns one off)."""
+    return " ".join(f"-c {name}={values[key]}" for name, key in (
+        ("statement_timeout", "DB_STATEMENT_TIMEOUT_MS"), ("lock_timeout", "DB_LOCK_TIMEOUT_MS"),
+        ("idle_in_transaction_session_timeout", "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS")))
 
 
 def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -118,7 +164,7 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
         MIGRATIONS_DATABASE_URI=owner_url,  # empty: the migrations run on the app's own connection
         # hide_parameters keeps submitted values (names, ID numbers) out of logged SQL errors.
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": values["DB_POOL_SIZE"], "pool_pre_ping": True, "hide_parameters": True,
-                                   "json_serializer": jsonb.dumps},
+                                   "json_serializer": jsonb.dumps, "connect_args": {"options": _session_limits(values)}},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # The cookie dies with the session's absolute limit, and its expiry is not pushed on by each request;

@@ -26,6 +26,7 @@ STATUS_OF = {
     domain.Forbidden: 403,
     domain.NotFound: 404,
     domain.Conflict: 409,
+    domain.Unavailable: 503,
     domain.TooManyRequests: 429,
     domain.DomainError: 400,
 }

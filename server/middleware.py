@@ -1,17 +1,21 @@
-"""Per-request plumbing: request ids, JSON-only request bodies and security headers."""
+"""Per-request plumbing: request ids, load shedding, JSON-only request bodies and security headers."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.errors import ServerBusy
+
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 API_PREFIX = "/api/v1/"
+QUEUE_RETRY_AFTER = 5  # seconds: a busy server's queue of a few seconds has drained by then
 
 # Pages of our own (sign-in, API docs) load their scripts and styles from this server only.
 PAGE_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
@@ -21,6 +25,24 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 def _assign_request_id() -> None:
     supplied = request.headers.get("X-Request-ID", "")
     g.request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+
+def _refuse_stale_requests() -> None:
+    """Under overload, answer at once what waited in gunicorn's queue too long, so the queue drains (reliability L3).
+
+    The proxy in front (deploy/nginx.conf) stamps when it handed the request on; a request that then waited longer
+    than QUEUE_TIMEOUT_MS for a worker would mostly reach a phone that has given up. Refused before its body is
+    read or the database is touched, it costs a millisecond, and the device retries after Retry-After.
+    """
+    stamp = request.headers.get("X-Request-Start", "")
+    if not stamp.startswith("t="):
+        return
+    try:
+        waited_ms = time.time() * 1000 - float(stamp[2:]) * 1000
+    except ValueError:
+        return
+    if waited_ms > current_app.config["QUEUE_TIMEOUT_MS"]:
+        raise ServerBusy(retry_after=QUEUE_RETRY_AFTER, details={"waited_ms": round(waited_ms)})
 
 
 def _require_json_body() -> None:
@@ -54,5 +76,7 @@ def init_app(app: Flask) -> None:
         # Behind a load balancer the client's address (login throttling, audit) is in X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])
     app.before_request(_assign_request_id)
+    if app.config["TRUSTED_PROXIES"]:
+        app.before_request(_refuse_stale_requests)  # only a proxy we trust says when a request arrived
     app.before_request(_require_json_body)
     app.after_request(_security_headers)

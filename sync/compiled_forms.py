@@ -8,6 +8,7 @@ from server.models import FormVersion
 from survey_forms.definition import FormDefinition
 from survey_forms.validator import CompiledForm, compile_form
 from sync.evidence import SaveMap
+from sync.limits import MAX_VERSION
 
 
 class CompiledForms:
@@ -19,6 +20,8 @@ class CompiledForms:
         """The compiled version, or None when it was never published (it may be published later)."""
         key = (form_id, version)
         if key not in self._compiled:
+            if not 0 < version <= MAX_VERSION:  # never published, and beyond what the column (and query) can hold
+                return None
             row = session.get(FormVersion, key)
             if row is None:
                 return None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -20,8 +20,9 @@ from server.models import Area, Submission, SubmissionConflict, SubmissionState
 from sync.claims import Claims, read_claims
 from sync.compiled_forms import CompiledForms
 from sync.evidence import carried, entity_id
-from sync.items import content_hash, envelope_errors, field_error, parse_time, parse_uuid
-from sync.limits import MAX_ITEMS
+from sync.items import content_hash, field_error, parse_time, parse_uuid, repeated_attachment_names
+from sync.limits import MAX_ITEM_BYTES, MAX_ITEMS
+from sync.push_schema import envelope_is_valid, item_errors
 from sync.sealing import save_map_of, seal_payload
 
 
@@ -58,8 +59,11 @@ class Ingested:
 
 
 def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledForms, received_at: datetime,
-           protector: Protector) -> Ingested:
+           protector: Protector, quarantine_quota: int) -> Ingested:
     """One result per item, in order; every item is stored (accepted or quarantined) unless it repeats one.
+
+    A device quarantines at most `quarantine_quota` items a day; invalid items beyond it are answered, not stored,
+    and stay on the device like any other refused item.
 
     Raises:
         MalformedBatch: the envelope is not {device_id, submissions: [...]}.
@@ -73,7 +77,8 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
     items = [item for item in batch["submissions"] if type(item) is dict]
     context = _Context(session, submitter, submitter.device_id, forms, sent_at, skew, known,
                        read_claims(session, submitter.scope, items), protector, {})
-    checked = [_check_item(context, item) for item in batch["submissions"]]
+    checked = _within_quota(context, [_check_item(context, item) for item in batch["submissions"]], quarantine_quota,
+                            received_at)
     to_store = [c for c in checked if isinstance(c, _Checked)]
     inserted = _insert_all(context, to_store)
     repeats = _stored_versions(context, [c.uuid for c in to_store if c.uuid not in inserted])
@@ -96,13 +101,13 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
 
 
 def check_envelope(batch: Any) -> str:
-    """The device the batch says it comes from, once its envelope is known to be right.
+    """The device the batch says it comes from, once its envelope is known to be right (sync.push_schema).
 
     Raises:
         MalformedBatch: the envelope is not {device_id, submissions: [...]}.
         BatchTooLarge: more than MAX_ITEMS submissions.
     """
-    if type(batch) is not dict or type(batch.get("submissions")) is not list or type(batch.get("device_id")) is not str:
+    if not envelope_is_valid(batch):
         raise MalformedBatch()
     if len(batch["submissions"]) > MAX_ITEMS:
         raise BatchTooLarge(f"At most {MAX_ITEMS} submissions per request; send the rest in another request.",
@@ -110,8 +115,13 @@ def check_envelope(batch: Any) -> str:
     return batch["device_id"]
 
 
-_UNSTORABLE = field_error("", "unstorable_value", "提交中有无法保存的字符",
-                          "The submission holds text that cannot be stored (a NUL character or a lone surrogate)")
+_UNSTORABLE = field_error("", "unstorable_value", "提交中有无法保存的字符或数值",
+                          "The submission holds text or a number that cannot be stored (a NUL character, say)")
+_QUARANTINE_FULL = field_error("", "quarantine_full", "本设备今日待更正的提交已达上限，此提交保留在手机上，请更正后再发送",
+                               "This device has reached today's limit of invalid submissions kept on the server; "
+                               "this one stays on the phone: correct it and send it again")
+_TOO_LARGE = field_error("", "too_large", f"单份提交不能超过{MAX_ITEM_BYTES // 1024} KB",
+                         f"A submission may hold at most {MAX_ITEM_BYTES // 1024} KB of JSON")
 
 
 @dataclass(frozen=True)
@@ -149,29 +159,50 @@ def _check_item(context: _Context, item: Any) -> ItemResult | _Checked:
     """The item's answer when it cannot be stored at all, else what to store."""
     if type(item) is not dict:
         return ItemResult(None, "invalid", [field_error("", "type", "提交应为对象", "A submission must be an object")])
-    submission_uuid = parse_uuid(item.get("uuid"))
+    errors = item_errors(item) + repeated_attachment_names(item.get("attachments"))
+    submission_uuid = None if any(e["field"] == "uuid" for e in errors) else parse_uuid(item["uuid"])
     if submission_uuid is None:
         # Without its UUID an item cannot be stored idempotently; the device keeps it and is told why.
         return ItemResult(item.get("uuid") if type(item.get("uuid")) is str else None, "invalid",
                           [field_error("uuid", "type", "缺少有效的提交编号", "uuid must be a UUID made on the device")])
     area_code = _area_code(item)
-    subject = item.get("subject") if type(item.get("subject")) is dict else {}
-    entity = entity_id(subject.get("type"), parse_uuid(subject.get("id")), area_code, submission_uuid,
-                       parse_uuid(item.get("supersedes")))
-    errors = _problems(context, item) + context.claims.errors(item, entity)
-    if any(e["code"] == "out_of_scope" for e in errors):
-        # Another area's data is refused, not stored (reliability C2); the device keeps the item.
-        return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
     try:
-        sha = content_hash(item)
+        sha, size = content_hash(item)
     except UnicodeEncodeError:
         # A lone surrogate ("\\ud800" is valid JSON): no database text can hold it, so the item cannot be kept.
         return ItemResult(str(submission_uuid), "invalid", [_UNSTORABLE], area_code=area_code)
-    return _Checked(submission_uuid, sha, item, errors, area_code, _row(context, submission_uuid, sha, item, errors, entity))
+    if size > MAX_ITEM_BYTES:
+        # Kept on the device, not in quarantine: no single visit is this large, and quarantine is not free storage.
+        return ItemResult(str(submission_uuid), "invalid", [_TOO_LARGE], area_code=area_code)
+    wrong = frozenset(e["field"].split(".")[0].split("[")[0] for e in errors)  # top-level fields not to store
+    subject = item.get("subject") if "subject" not in wrong else {}
+    entity = entity_id(subject.get("type"), parse_uuid(subject.get("id")), area_code, submission_uuid,
+                       None if "supersedes" in wrong else parse_uuid(item.get("supersedes")))
+    errors += _problems(context, item, wrong) + context.claims.errors(item, entity)
+    if any(e["code"] == "out_of_scope" for e in errors):
+        # Another area's data is refused, not stored (reliability C2); the device keeps the item.
+        return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
+    return _Checked(submission_uuid, sha, item, errors, area_code,
+                    _row(context, submission_uuid, sha, item, errors, wrong, entity))
 
 
-def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
-    errors = envelope_errors(item)
+def _within_quota(context: _Context, checked: list[ItemResult | _Checked], quota: int,
+                  received_at: datetime) -> list[ItemResult | _Checked]:
+    """The items as checked, but those the device's quarantine has no room for today answered without storing."""
+    invalid = [entry for entry in checked if isinstance(entry, _Checked) and entry.errors]
+    if not invalid:
+        return checked
+    used = context.session.scalar(select(func.count()).where(
+        Submission.device_id == context.device_id, Submission.state == SubmissionState.quarantined,
+        Submission.received_at > received_at - timedelta(days=1)))
+    refused = {id(entry) for entry in invalid[max(quota - used, 0):]}
+    return [ItemResult(str(entry.uuid), "invalid", [*entry.errors, _QUARANTINE_FULL], area_code=entry.area_code)
+            if id(entry) in refused else entry for entry in checked]
+
+
+def _problems(context: _Context, item: dict[str, Any], wrong: frozenset[str]) -> list[dict[str, str]]:
+    """What the schema cannot know: the caller's scope, the areas and forms this server has, the form's own rules."""
+    errors = []
     area_code = _area_code(item)
     if area_code is not None and not covers(context.submitter.scope, area_code):
         errors.append(field_error("subject.area_code", "out_of_scope", "该区域不在您的工作范围内",
@@ -179,16 +210,14 @@ def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
     elif area_code is not None and area_code not in context.known_areas:
         errors.append(field_error("subject.area_code", "unknown_area", "没有这个区划代码",
                                   f"There is no area {area_code}; pull the areas again"))
-    form_id, version = item.get("form_id"), item.get("form_version")
-    form = None
-    if type(form_id) is str and type(version) is int and len(form_id) <= 64:
-        form = context.forms.get(context.session, form_id, version)
+    if wrong & {"form_id", "form_version"}:
+        return errors
+    form = context.forms.get(context.session, item["form_id"], item["form_version"])
     if form is None:
         errors.append(field_error("form_version", "form_version_unknown", "服务器上没有这个表单版本",
-                                  f"Form {form_id} version {version} is not published on this server"))
-    elif type(item.get("data")) is dict:
-        subject = item.get("subject")
-        if type(subject) is dict and subject.get("type") != form.definition.subject:
+                                  f"Form {item['form_id']} version {item['form_version']} is not published on this server"))
+    elif "data" not in wrong:
+        if "subject" not in wrong and item["subject"]["type"] != form.definition.subject:
             errors.append(field_error("subject.type", "subject_mismatch", "对象类型与表单不符",
                                       f"This form is about a {form.definition.subject}"))
         errors.extend(e.as_dict() for e in form.validate(item["data"]))
@@ -196,23 +225,24 @@ def _problems(context: _Context, item: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list,
-         entity: uuid.UUID | None) -> dict[str, Any]:
-    gps = item.get("gps") if type(item.get("gps")) is dict and not any(e["field"] == "gps" for e in errors) else None
-    subject = item.get("subject") if type(item.get("subject")) is dict else {}
+         wrong: frozenset[str], entity: uuid.UUID | None) -> dict[str, Any]:
+    """The submission's columns; a field the schema found wrong is kept in the payload only, never in a column."""
+
+    def sound(name: str) -> Any:
+        return None if name in wrong else item.get(name)
+
+    gps, subject = sound("gps"), sound("subject") or {}
     return {
         "uuid": submission_uuid, "content_sha256": sha, "payload": _sealed(context, submission_uuid, item),
         "state": SubmissionState.quarantined if errors else SubmissionState.accepted, "errors": errors,
-        "form_id": item.get("form_id") if type(item.get("form_id")) is str else None,
-        "form_version": item.get("form_version") if type(item.get("form_version")) is int else None,
-        "subject_type": subject.get("type") if type(subject.get("type")) is str else None,
-        "subject_id": parse_uuid(subject.get("id")), "area_code": _area_code(item),
+        "form_id": sound("form_id"), "form_version": sound("form_version"),
+        "subject_type": subject.get("type"), "subject_id": parse_uuid(subject.get("id")), "area_code": _area_code(item),
         # Only accepted submissions are evidence about an entity.
         "entity_id": None if errors else entity,
         "evidence": None if errors else _evidence(context, item),
         "risk_flags": None if errors else context.forms.get(context.session, item["form_id"],
                                                             item["form_version"]).risk_flags(item["data"]),
-        "base_version": item.get("base_version") if type(item.get("base_version")) is int else None,
-        "supersedes": parse_uuid(item.get("supersedes")),
+        "base_version": sound("base_version"), "supersedes": parse_uuid(sound("supersedes")),
         "user_id": context.submitter.user_id, "device_id": context.device_id, "token_id": context.submitter.token_id,
         "started_at": parse_time(item.get("started_at")), "collected_at": parse_time(item.get("collected_at")),
         "sent_at": context.sent_at, "clock_skew_seconds": context.skew,

@@ -52,6 +52,8 @@ class Page:
     changes: list[dict[str, Any]]
     position: Position  # where the next pull starts
     has_more: bool
+    # Committed changes for the reader wait behind a transaction still open: the feed gives them once it ends.
+    held_back: bool = False
 
 
 def pull(session: Session, reader: Reader, after: Position, limit: int, protector: Protector) -> Page:
@@ -61,6 +63,7 @@ def pull(session: Session, reader: Reader, after: Position, limit: int, protecto
     """
     rows = session.execute(_page_query(reader, after, limit + 1)).all()
     page = rows[:limit]
+    held_back = session.execute(_page_query(reader, after, 1, waiting=True)).first() is not None
     by_kind: dict[str, list[str]] = {}
     for row in page:
         by_kind.setdefault(row.kind, []).append(row.object_id)
@@ -76,20 +79,22 @@ def pull(session: Session, reader: Reader, after: Position, limit: int, protecto
         changes.append({"kind": row.kind, "id": row.object_id, "version": row.seq if version is None else version,
                         "data": data})
     position = (page[-1].txid, page[-1].seq) if page else after
-    return Page(changes, position, len(rows) > limit)
+    return Page(changes, position, len(rows) > limit, held_back)
 
 
 Rendered = Iterable[tuple[str, int | None, dict[str, Any]]]  # (object id, version or None for the feed's, data)
 
 
-def _page_query(reader: Reader, after: Position, limit: int) -> Select[Any]:
+def _page_query(reader: Reader, after: Position, limit: int, waiting: bool = False) -> Select[Any]:
+    """The reader's changes after `after`: those the cursor may pass, or (waiting) those it may not pass yet."""
     change = SyncChange
     position = tuple_(cast(cast(literal(str(after[0])), Text), Xid8), literal(after[1]))
+    oldest_running = func.pg_snapshot_xmin(func.pg_current_snapshot())
     return (select(change.kind, change.object_id, change.seq, cast(cast(change.txid, Text), BigInteger).label("txid"))
             .where(
                 # Only changes of transactions older than every one still running: an open transaction may yet
                 # commit a change that sorts before the newest visible one, and the cursor must not pass it.
-                change.txid < func.pg_snapshot_xmin(func.pg_current_snapshot()),
+                change.txid >= oldest_running if waiting else change.txid < oldest_running,
                 tuple_(change.txid, change.seq) > position,
                 or_(change.area_code.is_(None), in_scope(change.area_code, reader.scope)),
                 or_(change.user_id.is_(None), change.user_id == reader.user_id),

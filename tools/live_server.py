@@ -10,6 +10,7 @@ import base64
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -106,9 +107,13 @@ def prepare(database: Database, demo_size: str = "small") -> None:
 
 @contextmanager
 def gunicorn(database_url: str, attachments: Path, log: Path, workers: int = 2, production: bool = False,
-             extra_args: tuple[str, ...] = ()) -> Iterator[Gunicorn]:
-    """gunicorn on a port the kernel picks (no race for a free port), healthy before the block; stopped after it."""
-    env = {**os.environ, "DATABASE_URL": database_url, "ATTACHMENT_DIR": str(attachments)}
+             extra_args: tuple[str, ...] = (), behind_proxy: bool = False) -> Iterator[Gunicorn]:
+    """gunicorn on a port the kernel picks (no race for a free port), healthy before the block; stopped after it.
+
+    Its settings are gunicorn.conf.py's, as for `make run`; behind_proxy: it trusts the proxy's headers, as there.
+    """
+    env = {**os.environ, "DATABASE_URL": database_url, "ATTACHMENT_DIR": str(attachments),
+           "TRUSTED_PROXIES": "1" if behind_proxy else "0"}
     # As in `make run`, the server is not given the owner's password: it connects as the app's role alone.
     env.pop("DATABASE_OWNER_URL", None)
     if production:
@@ -131,9 +136,44 @@ def gunicorn(database_url: str, attachments: Path, log: Path, workers: int = 2, 
             process.wait()
 
 
+@contextmanager
+def proxy(upstream_url: str, state: Path) -> Iterator[str]:
+    """The reverse proxy of `make run` (scripts/proxy.sh, deploy/nginx.conf) in front of `upstream_url`; its URL.
+
+    nginx cannot report a port the kernel chose, so a free one is asked for and, if taken meanwhile, another.
+    """
+    for _attempt in range(5):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen([str(ROOT / "scripts" / "proxy.sh"), f"127.0.0.1:{port}",  # noqa: S603
+                                    upstream_url.removeprefix("http://"), str(state)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline and not healthy(url):
+            time.sleep(0.05)
+        if process.poll() is None and healthy(url):
+            break
+        process.kill()
+        process.wait()
+    else:
+        log = state / "error.log"
+        raise RuntimeError(f"nginx did not start:\n{log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:  # noqa: S310 - the server under test
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:  # nosec B310  # noqa: S310 - the server under test
             return answer.status == 200
     except OSError:  # refused, reset, timed out, or an error status (URLError and HTTPError are OSErrors)
         return False

@@ -24,14 +24,15 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Device sync
 @blp.alt_response(400, description="Malformed JSON, or an envelope without a submissions list")
 @blp.alt_response(403, description="device_mismatch: the envelope names another device than the token's; "
                                    "device_token_required: a browser session has no device to push from")
-@blp.alt_response(413, description="More than 200 submissions or 10 MB after decompression")
+@blp.alt_response(413, description="More than 200 submissions, 250,000 JSON values, or 10 MB after decompression")
 @blp.alt_response(415, description="Not JSON")
 def push_submissions():
     """Push submissions; each result is sent only after every accepted one is committed."""
     body = request.get_json()
     with unit_of_work(keep_on=(DeviceMismatch,)):  # the refusal's audit row is kept
         server_time, results = push.push(db.session, current_principal(), body, request.remote_addr,
-                                         current_app.extensions["pii"], current_app.extensions["check_limits"])
+                                         current_app.extensions["pii"], current_app.extensions["check_limits"],
+                                         current_app.config["QUARANTINE_PER_DEVICE_DAY"])
     return {"server_time": server_time, "results": [result.as_dict() for result in results]}
 
 
@@ -44,4 +45,5 @@ def pull_changes(args):
     """Changes in your scope since the cursor, oldest first; keep the returned cursor for the next pull."""
     page, position = pull.changes(db.session, current_principal(), paging.decode(args["cursor"], list), args["limit"],
                                   current_app.extensions["pii"])
-    return {"changes": page.changes, "cursor": paging.encode(position), "has_more": page.has_more}
+    return {"changes": page.changes, "cursor": paging.encode(position), "has_more": page.has_more,
+            "held_back": page.held_back}

@@ -59,6 +59,9 @@ class Submission(Base):
         Index("ix_submission_location", "location", postgresql_using="gist"),
         # Is this submission corrected by another? Asked for every visit whose measures are recorded.
         Index("ix_submission_supersedes", "supersedes", postgresql_where=text("supersedes IS NOT NULL")),
+        # A device's quarantine of the last day, counted for its quota (sync.ingest).
+        Index("ix_submission_quarantined_device", "device_id", "received_at",
+              postgresql_where=text("state = 'quarantined'")),
     )
 
 

@@ -22,7 +22,7 @@ COMPILED_FORMS = CompiledForms()
 
 
 def push(session: Session, principal: Principal, batch: Any, address: str | None, protector: Protector,
-         limits: flags.Limits) -> tuple[datetime, list[ItemResult]]:
+         limits: flags.Limits, quarantine_quota: int) -> tuple[datetime, list[ItemResult]]:
     """The server's receipt time and one result per submission; the caller commits, then answers.
 
     Accepted submissions are reconciled into their households and villages in the same transaction, so what a
@@ -44,7 +44,7 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
         raise DeviceMismatch(details={"device_id": principal.device_id})
     received_at = datetime.now(UTC)
     submitter = Submitter(principal.user_id, principal.scope, principal.token_id, principal.device_id)
-    ingested = ingest(session, submitter, batch, COMPILED_FORMS, received_at, protector)
+    ingested = ingest(session, submitter, batch, COMPILED_FORMS, received_at, protector, quarantine_quota)
     flags.check_submissions(session, ingested.accepted, limits)  # before households move to their new positions
     reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
     flags.check_duplicates(session, reconciled)

@@ -18,7 +18,8 @@ ENUMERATOR = next(a for a in ACCOUNTS if a.username == "demo_enumerator")
 
 @dataclass(frozen=True)
 class LiveServer:
-    url: str
+    url: str  # the proxy's, as phones reach the server
+    app_url: str  # gunicorn's own, behind the proxy
     database_url: str
     attachment_dir: Path
     log: Path
@@ -27,13 +28,15 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A gunicorn (two workers) serving a migrated database with the forms published and the small demo loaded."""
+    """A gunicorn (two workers) serving a migrated database with the forms published and the small demo loaded,
+    reached through the proxy of `make run` (deploy/nginx.conf), as phones reach it."""
     tmp = tmp_path_factory.mktemp("live")
     with scratch_database("survey_live") as database:
         server.prepare(database)
         attachments = tmp / "attachments"
-        with server.gunicorn(database.url, attachments, tmp / "gunicorn.log") as running:
-            yield LiveServer(running.url, database.url, attachments, running.log, running.pid)
+        with (server.gunicorn(database.url, attachments, tmp / "gunicorn.log", behind_proxy=True) as running,
+              server.proxy(running.url, tmp / "proxy") as url):
+            yield LiveServer(url, running.url, database.url, attachments, running.log, running.pid)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""S1 and S9 of reliability.md through a fault-injecting proxy in front of a real gunicorn."""
+"""S1 and S9 of reliability.md through a fault-injecting proxy in front of a real gunicorn.
+
+The faults are put between the phone and gunicorn itself, not nginx: nginx reads a request whole before passing it
+on, so a cut upload would never reach the app, and the app must stay right where no such proxy stands before it.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +89,7 @@ def _push_until_answered(url: str, token: str, items: list[dict]) -> None:
 
 def test_s1_answers_dropped_after_the_commit_lose_and_duplicate_nothing(live_server, live_db):
     """S1: the proxy drops 30% of answers after the server answered; devices resend the same UUIDs and files."""
-    with FaultProxy(live_server.url, Faults(drop_answer_share=0.3, seed=2026)) as proxy:
+    with FaultProxy(live_server.app_url, Faults(drop_answer_share=0.3, seed=2026)) as proxy:
         result = simulate(Options(
             url=proxy.url, username=ENUMERATOR.username, password=ENUMERATOR.password, devices=2,
             submissions=S1_SUBMISSIONS // 2, batch=S1_BATCH, invalid_share=0.0, seed=7002,
@@ -118,7 +122,7 @@ def test_s9_an_upload_cut_anywhere_leaves_no_partial_file_and_a_re_put_completes
     cut_at: list[int] = []
     faults = Faults(cut_request_after=lambda: cut_at[-1])
     mismatches = 0
-    with FaultProxy(live_server.url, faults) as proxy:
+    with FaultProxy(live_server.app_url, faults) as proxy:
         for _ in range(S9_PHOTOS):
             content = rng.randbytes(PHOTO_BYTES)
             digest = hashlib.sha256(content).hexdigest()

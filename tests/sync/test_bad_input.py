@@ -67,15 +67,25 @@ def test_a_lone_surrogate_is_an_invalid_item_not_a_server_error(client, db_sessi
     assert db_session.scalar(select(func.count()).select_from(Submission)) == 1
 
 
-def test_ten_thousand_members_is_an_invalid_item_kept_in_quarantine(client, db_session, auth):
+def test_members_over_the_form_limit_are_an_invalid_item_kept_in_quarantine(client, db_session, auth):
     """B7: above the form's 30 members the item is refused with a per-field code, and kept; no 500."""
     sent = item()
-    sent["data"]["members"] = [copy.deepcopy(sent["data"]["members"][1]) for _ in range(10_000)]
+    sent["data"]["members"] = [copy.deepcopy(sent["data"]["members"][1]) for _ in range(31)]
     result, = _push(client, auth, [sent])
     assert result["status"] == "invalid"
     assert {"field": "members", "code": "out_of_range"} in [{k: e[k] for k in ("field", "code")} for e in result["errors"]]
     state = db_session.scalar(select(Submission.state).where(Submission.uuid == sent["uuid"]))
     assert state is SubmissionState.quarantined
+
+
+def test_ten_thousand_members_is_too_large_to_keep_and_the_rest_of_the_batch_stands(client, db_session, auth):
+    """B7 and B4: an item over MAX_ITEM_BYTES is answered `too_large` and left on the device, not quarantined."""
+    sent = item()
+    sent["data"]["members"] = [copy.deepcopy(sent["data"]["members"][1]) for _ in range(10_000)]
+    results = _push(client, auth, [sent, item()])
+    assert [r["status"] for r in results] == ["invalid", "accepted"]
+    assert results[0]["errors"][0]["code"] == "too_large"
+    assert db_session.scalar(select(func.count()).where(Submission.uuid == sent["uuid"])) == 0
 
 
 @pytest.mark.parametrize("depth", [200, 5_000])
@@ -116,13 +126,14 @@ def test_a_thousand_declared_files_is_an_invalid_item(client, db_session, auth):
 
 @pytest.mark.parametrize(("attachments", "field", "code"), [
     ("photo.jpg", "attachments", "type"),
-    ([{"name": "../../etc/passwd", "sha256": "a" * 64, "size": 1, "content_type": "image/jpeg"}], "attachments[0]", "type"),
-    ([{"name": "a.jpg", "sha256": "A" * 64, "size": 1, "content_type": "image/jpeg"}], "attachments[0]", "type"),
-    ([{"name": "a.jpg", "sha256": "a" * 64, "size": 30_000_000, "content_type": "image/jpeg"}], "attachments[0]",
-     "out_of_range"),
-    ([{"name": "a.exe", "sha256": "a" * 64, "size": 1, "content_type": "application/x-msdownload"}], "attachments[0]",
-     "type"),
-    ([{"name": "a.jpg", "sha256": "a" * 64, "size": 1, "content_type": "image/jpeg"}] * 2, "attachments[1]",
+    ([{"name": "../../etc/passwd", "sha256": "a" * 64, "size": 1, "content_type": "image/jpeg"}],
+     "attachments[0].name", "type"),
+    ([{"name": "a.jpg", "sha256": "A" * 64, "size": 1, "content_type": "image/jpeg"}], "attachments[0].sha256", "type"),
+    ([{"name": "a.jpg", "sha256": "a" * 64, "size": 30_000_000, "content_type": "image/jpeg"}],
+     "attachments[0].size", "out_of_range"),
+    ([{"name": "a.exe", "sha256": "a" * 64, "size": 1, "content_type": "application/x-msdownload"}],
+     "attachments[0].content_type", "type"),
+    ([{"name": "a.jpg", "sha256": "a" * 64, "size": 1, "content_type": "image/jpeg"}] * 2, "attachments[1].name",
      "constraint"),
 ])
 def test_a_malformed_file_manifest_is_an_invalid_item(client, auth, attachments, field, code):

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from schemas.form_definition import form_definition_schema
+from server.app import create_app
 from server.extensions import db
 from server.services import forms
 from survey_forms import loader
@@ -99,12 +101,33 @@ def test_a_change_whose_transaction_began_before_a_pull_appears_in_the_next_pull
         fast = add_household(committed_app, AREA, "fast-1")
         page = pull(client, headers, cursor)
         assert page["changes"] == []  # held back: the slow transaction may still commit before it
+        assert page["held_back"] is True  # and the device is told so
         slow.commit()
     engine.dispose()
     changes, _ = pull_all(client, headers, page["cursor"])
     numbers = {c["data"]["household_no"] for c in changes if c["kind"] == "household"}
     assert numbers == {"slow-1", "fast-1"}
     assert fast in ids(changes, "household")
+
+
+def test_a_transaction_the_app_leaves_open_and_idle_is_ended_and_the_feed_moves_on(committed_app):
+    """No stalls: the app's sessions carry idle_in_transaction_session_timeout, so a forgotten transaction ends
+    (rolled back, nothing of it kept) and holds the feed back no longer than that."""
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    _, cursor = pull_all(client, headers)
+    stalled = create_app({**committed_app.config, "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": 300})
+    engine = create_engine(stalled.config["SQLALCHEMY_DATABASE_URI"], **stalled.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    with engine.connect() as forgotten:
+        forgotten.execute(text("INSERT INTO household (area_code, household_no) VALUES (:area, 'never')"), {"area": AREA})
+        add_household(committed_app, AREA, "later-1")
+        assert pull(client, headers, cursor)["held_back"] is True
+        time.sleep(1)
+        changes, _ = pull_all(client, headers, cursor)
+        assert {c["data"]["household_no"] for c in changes if c["kind"] == "household"} == {"later-1"}
+        with pytest.raises(DBAPIError, match="idle-in-transaction timeout"):
+            forgotten.execute(text("SELECT 1"))  # the server ended it
+    engine.dispose()
 
 
 def test_the_same_cursor_gives_the_same_changes(committed_app):

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.models import AuditEntry, Role, Submission, SubmissionConflict, SubmissionState
+from sync.items import content_hash
 from tests.sync.conftest import batch, item
 
 URL = "/api/v1/sync/submissions"
@@ -109,13 +110,43 @@ def test_skewed_or_strange_device_clocks_are_accepted_and_recorded(client, db_se
         assert row.sent_at is None and row.clock_skew_seconds is None
 
 
-@pytest.mark.parametrize(("gps", "code"), [
-    ({"lat": 91, "lon": 99.9}, "out_of_range"), ({"lat": 25, "lon": 99.9, "accuracy_m": -1}, "out_of_range"),
-    ({"lat": "25", "lon": 99.9}, "type"), ({"lon": 99.9}, "type"),
+@pytest.mark.parametrize(("change", "field", "code"), [
+    ({"form_version": 2**70}, "form_version", "out_of_range"),
+    ({"form_version": 1.0}, "form_version", "type"),
+    ({"base_version": 2**70}, "base_version", "out_of_range"),
+    ({"collected_at": "9999-12-31T23:59:59-14:00"}, "collected_at", "type"),  # the year 10000 in UTC
+    ({"started_at": "9999-12-31T23:59:59+08:00"}, "started_at", "type"),
+    ({"collected_at": "0001-01-01T00:00:00+14:00"}, "collected_at", "type"),
+    ({"gps": {"lat": 1e308, "lon": 99.9}}, "gps.lat", "out_of_range"),
+    ({"subject": {"type": "household", "id": None, "area_code": "5" * 40}}, "subject.area_code", "type"),
 ])
-def test_bad_gps_is_an_invalid_item(client, auth, gps, code):
+def test_a_value_the_database_cannot_hold_is_that_items_error_and_the_batch_stands(client, db_session, auth, change,
+                                                                                   field, code):
+    """S6: each item stands alone; the same batch again gives the same answer for the bad one, duplicate for the rest."""
+    bad, good = item(**change), item()
+    results = _push(client, auth, [bad, good])
+    assert [r["status"] for r in results] == ["invalid", "accepted"]
+    assert (field, code) in [(e["field"], e["code"]) for e in results[0]["errors"]]
+    assert [r["status"] for r in _push(client, auth, [bad, good])] == ["invalid", "duplicate"]
+    stored = db_session.scalar(select(Submission).where(Submission.uuid == bad["uuid"]))
+    # Kept in quarantine as sent (its hash is of the item as sent), for the enumerator's correction.
+    assert stored.state is SubmissionState.quarantined and stored.content_sha256 == content_hash(bad)[0]
+
+
+def test_a_sent_at_beyond_any_clock_is_ignored_not_refused(client, db_session, auth):
+    [result] = _push(client, auth, [item()], sent_at="9999-12-31T23:59:59-14:00")
+    assert result["status"] == "accepted"
+    assert db_session.scalar(select(Submission.sent_at)) is None
+
+
+@pytest.mark.parametrize(("gps", "field", "code"), [
+    ({"lat": 91, "lon": 99.9}, "gps.lat", "out_of_range"), ({"lat": 25, "lon": 99.9, "accuracy_m": -1}, "gps.accuracy_m",
+                                                            "out_of_range"),
+    ({"lat": "25", "lon": 99.9}, "gps.lat", "type"), ({"lon": 99.9}, "gps.lat", "required"), ("25,99", "gps", "type"),
+])
+def test_bad_gps_is_an_invalid_item(client, auth, gps, field, code):
     [result] = _push(client, auth, [item(gps=gps)])
-    assert result["status"] == "invalid" and result["errors"][0] == {**result["errors"][0], "field": "gps", "code": code}
+    assert result["status"] == "invalid" and result["errors"][0] == {**result["errors"][0], "field": field, "code": code}
 
 
 def test_items_without_a_uuid_or_not_objects_are_answered_not_stored(client, db_session, auth):
@@ -148,6 +179,28 @@ def test_more_than_200_items_is_413_and_nothing_is_stored(client, db_session, au
     answer = client.post(URL, json=batch([item() for _ in range(201)]), headers=auth)
     assert answer.status_code == 413 and answer.json["error"]["code"] == "payload_too_large"
     assert _count(db_session) == 0
+
+
+def test_ten_megabytes_of_empty_objects_are_refused_before_they_are_built(client, db_session, auth):
+    """B4: 3.2 million `{}` would cost a worker a quarter of a gigabyte; the count of values is over the limit."""
+    body = b'{"device_id": "phone-1", "submissions": [' + b",".join([b"{}"] * 3_200_000) + b"]}"
+    answer = client.post(URL, data=body, headers={**auth, "Content-Type": "application/json"})
+    assert answer.status_code == 413 and answer.json["error"]["code"] == "payload_too_large"
+    assert answer.json["error"]["details"] == {"max_values": 250_000}
+    assert _count(db_session) == 0
+
+
+def test_a_devices_quarantine_has_a_daily_quota_and_what_is_over_it_stays_on_the_phone(app, client, db_session, auth,
+                                                                                     monkeypatch):
+    monkeypatch.setitem(app.config, "QUARANTINE_PER_DEVICE_DAY", 2)
+    broken = [item(form_version=99) for _ in range(3)]
+    results = _push(client, auth, [*broken, item()])
+    assert [r["status"] for r in results] == ["invalid", "invalid", "invalid", "accepted"]
+    assert [e["code"] for e in results[2]["errors"]] == ["form_version_unknown", "quarantine_full"]
+    quarantined = db_session.scalars(select(Submission.uuid).where(Submission.state == SubmissionState.quarantined))
+    assert {str(u) for u in quarantined} == {broken[0]["uuid"], broken[1]["uuid"]}
+    # Valid work is never held back by the quota.
+    assert [r["status"] for r in _push(client, auth, [item(form_version=99), item()])] == ["invalid", "accepted"]
 
 
 def test_a_gzip_body_is_read_and_a_gzip_bomb_is_refused(client, db_session, auth):
