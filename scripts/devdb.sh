@@ -4,6 +4,7 @@
 #   scripts/devdb.sh packages [extra Debian packages]  install what is missing (root) or say how
 #   scripts/devdb.sh start                              create the cluster once, start it, print DATABASE_URL
 #   scripts/devdb.sh owner-url                          print DATABASE_OWNER_URL (after start)
+#   scripts/devdb.sh restart [fast|immediate]           restart it (immediate: as after a crash)
 #   scripts/devdb.sh stop                               stop it
 #
 # PostgreSQL refuses to run as root, so when called by root the cluster belongs to the
@@ -146,6 +147,11 @@ cmd_owner_url() {
   echo "postgresql+psycopg://$db_user:$(cat "$pwfile")@127.0.0.1:$port/$db_name"
 }
 
+# A restart in the given shutdown mode (fast, or immediate: a crash, as reliability S8 asks); back when it accepts.
+cmd_restart() {
+  as_owner "$pg_bin/pg_ctl" -D "$(cluster_dir)" -m "${1:-fast}" -w -t 60 restart >/dev/null
+}
+
 cmd_stop() {
   local dir
   dir=$(cluster_dir)
@@ -156,6 +162,7 @@ case "${1:-}" in
   packages) shift; cmd_packages "$@" ;;
   start) cmd_start ;;
   owner-url) cmd_owner_url ;;
+  restart) shift; cmd_restart "$@" ;;
   stop) cmd_stop ;;
-  *) say "usage: $0 packages [pkg...] | start | owner-url | stop"; exit 2 ;;
+  *) say "usage: $0 packages [pkg...] | start | owner-url | restart [fast|immediate] | stop"; exit 2 ;;
 esac

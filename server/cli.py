@@ -159,10 +159,19 @@ def cancel_assignment(by: str, assignment_id: uuid.UUID) -> None:
 
 
 @entities_cli.command("rebuild")
-def rebuild_entities() -> None:
-    """Replay every accepted submission into its household or village (the same code as each push runs)."""
-    count = reconcile.rebuild_all(db.session, COMPILED_FORMS, current_app.extensions["pii"],
-                                  progress=lambda done, total: click.echo(f"{done:,} of {total:,} entities", err=True))
+@click.option("--batch", default=500, show_default=True, help="Entities rebuilt and committed at a time.")
+@click.option("--after", type=click.UUID, help="Go on after this entity id: the last one a stopped rebuild reported.")
+def rebuild_entities(batch: int, after: uuid.UUID | None) -> None:
+    """Replay every accepted submission into its household or village (the same code as each push runs).
+
+    Committed a batch at a time, so pushes and pulls go on meanwhile; stopped, it goes on with --after.
+    """
+
+    def report(done: int, total: int, last: uuid.UUID) -> None:
+        click.echo(f"{done:,} of {total:,} entities rebuilt and committed (to go on from here: --after {last})", err=True)
+
+    count = reconcile.rebuild_all(db.session, COMPILED_FORMS, current_app.extensions["pii"], batch, report, after,
+                                  db.session.commit)
     db.session.commit()
     click.echo(f"Rebuilt {count:,} entities from their submissions.")
 

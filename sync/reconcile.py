@@ -98,15 +98,35 @@ def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protec
 
 
 def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, batch: int = 500,
-                progress: Callable[[int, int], None] | None = None) -> int:
-    """Replays every accepted submission into its entity, as each push did; returns the number of entities.
+                progress: Callable[[int, int, uuid.UUID], None] | None = None, after: uuid.UUID | None = None,
+                commit: Callable[[], None] | None = None) -> int:
+    """Replays every accepted submission into its entity, as each push did; returns the number of entities rebuilt.
 
-    The evidence is worked out again from each payload, so a rebuild also takes up a change of that code.
+    Entities go in order of their id, `batch` at a time, each batch committed by `commit` before the next, so a
+    rebuild holds no lock and no snapshot for long (the pull feed waits for nothing) and, stopped, goes on from the
+    last id `progress` reported (`after`). The evidence is worked out again from each payload, so a rebuild also
+    takes up a change of that code.
     """
+    accepted = (Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted)
+    query = select(Submission.entity_id).distinct().where(*accepted).order_by(Submission.entity_id)
+    ids = session.scalars(query if after is None else query.where(Submission.entity_id > after)).all()
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        id_cards = _recompute_evidence(session, forms, protector, chunk)
+        reconcile_entities(session, chunk, protector, id_cards)
+        if commit is not None:
+            commit()
+        if progress is not None:
+            progress(min(start + batch, len(ids)), len(ids), chunk[-1])
+    return len(ids)
+
+
+def _recompute_evidence(session: Session, forms: CompiledForms, protector: Protector,
+                        entity_ids: list[uuid.UUID]) -> dict[str, str]:
+    """The evidence of these entities' accepted submissions, from their payloads; the ID tokens met, in clear."""
     rows = session.execute(select(Submission.uuid, Submission.form_id, Submission.form_version, Submission.area_code,
                                   Submission.payload)
-                           .where(Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted)
-                           .execution_options(yield_per=1000))
+                           .where(Submission.entity_id.in_(entity_ids), Submission.state == SubmissionState.accepted))
     id_cards: dict[str, str] = {}
     for row in rows:
         save_map = forms.save_map(session, row.form_id, row.form_version)
@@ -116,13 +136,7 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
             data = with_sealed_answers(save_map, row.payload["data"], partial(protector.open, context=row.uuid.bytes))
             values = carried(save_map, data, row.area_code, protector, id_cards)
         session.execute(Submission.__table__.update().where(Submission.uuid == row.uuid).values(evidence=values))
-    ids = session.scalars(select(Submission.entity_id).distinct().where(
-        Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted).order_by(Submission.entity_id)).all()
-    for start in range(0, len(ids), batch):
-        reconcile_entities(session, ids[start:start + batch], protector, id_cards)
-        if progress is not None:
-            progress(min(start + batch, len(ids)), len(ids))
-    return len(ids)
+    return id_cards
 
 
 def _baseline(household: Household | None) -> tuple[int, dict[str, Any]]:

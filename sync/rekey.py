@@ -66,7 +66,7 @@ def rotate(session: Session, forms: CompiledForms, protector: Protector, batch: 
     for table, column in ((Village.__table__, "properties"), (ConflictResolution.__table__, "value")):
         _stale_values(session, protector, table, column, rotation)
     rotation.entities = rebuild_all(session, forms, protector, batch,
-                                    lambda done, total: say(f"rebuilt {done:,} of {total:,} entities"))
+                                    lambda done, total, _last: say(f"rebuilt {done:,} of {total:,} entities"))
     rotation.remaining = under_old_keys(session, protector)
     return rotation
 
@@ -77,7 +77,7 @@ def under_old_keys(session: Session, protector: Protector) -> dict[str, int]:
     counts = {}
     for table, columns in SEALED_COLUMNS.items():
         where = " OR ".join(f"{column}::text ~ :stale" for column in columns)
-        counts[table] = session.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}"), {"stale": stale})  # noqa: S608 (names from SEALED_COLUMNS)
+        counts[table] = session.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}"), {"stale": stale})  # nosec B608  # noqa: S608 (names from SEALED_COLUMNS)
     counts["person"] = session.scalar(select(func.count()).select_from(Person).where(
         Person.id_card_encrypted.is_not(None),
         func.substring(Person.id_card_encrypted, 1, HEADER_BYTES) != bytes([VERSION]) + bytes.fromhex(protector.key_id)))

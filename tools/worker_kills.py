@@ -209,11 +209,15 @@ class Figures:
         ]
 
 
-def run(scenario: Scenario, engine: Engine, report: Callable[[str], None] | None = None) -> Figures:
-    """Runs S7 against the server at scenario.options.url and returns its figures; `report` gets progress lines."""
+def run(scenario: Scenario, engine: Engine, report: Callable[[str], None] | None = None,
+        fault: Killer | None = None) -> Figures:
+    """Runs S7 against the server at scenario.options.url and returns its figures; `report` gets progress lines.
+
+    `fault` replaces the worker killer with another fault of the same shape (tools/db_restarts.py: S8).
+    """
     say = report or (lambda line: None)
     rng = random.Random(scenario.kill_seed)  # noqa: S311 - which worker to kill, not a secret
-    killer = Killer(scenario.master_pid, scenario.kill_every, scenario.kill_seconds, rng)
+    killer = fault or Killer(scenario.master_pid, scenario.kill_every, scenario.kill_seconds, rng)
     temp_before = _temp_files(scenario.attachment_dir)
     devices, unaccounted, gave_up = _sync_under_kills(scenario.options, killer, say)
     figures = Figures(scenario.options.devices * scenario.options.submissions, unaccounted_during=sorted(unaccounted),

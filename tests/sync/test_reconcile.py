@@ -170,6 +170,25 @@ def test_rebuild_gives_the_state_that_incremental_reconciliation_gave(client, db
     assert _snapshot(db_session, household.id) == incremental
 
 
+def test_a_stopped_rebuild_keeps_what_it_committed_and_goes_on_from_the_id_it_reported(client, db_session, auth, app):
+    """No stalls: the rebuild commits a batch at a time; stopped, `--after` the last reported id finishes it."""
+    firsts = [item() for _ in range(3)]
+    for first in firsts:
+        push(client, auth, first)
+    ids = sorted(household_of(db_session, first).id for first in firsts)
+    incremental = [_snapshot(db_session, household_id) for household_id in ids]
+    db_session.execute(text("UPDATE household SET properties = '{}', version = 0"))
+    db_session.execute(text("DELETE FROM entity_version; DELETE FROM entity_conflict"))
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["entities", "rebuild", "--batch", "1", "--after", str(ids[0])])
+    assert result.exit_code == 0, result.output
+    assert f"--after {ids[2]}" in result.output and "Rebuilt 2 entities" in result.output
+    assert [_snapshot(db_session, i)[1] for i in ids] == [0, 1, 1]  # the first was not touched: it came before
+    result = app.test_cli_runner().invoke(args=["entities", "rebuild", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    assert [_snapshot(db_session, i) for i in ids] == incremental
+
+
 def _snapshot(db_session, household_id, with_uuids: bool = True) -> tuple:
     db_session.expire_all()
     household = db_session.get(Household, household_id)
