@@ -70,8 +70,14 @@ class FileBlobStore:
                 raise BlobHashMismatch("The bytes received do not have the declared SHA-256; upload the file again.",
                                        details={"received_sha256": digest.hexdigest(), "size": size})
             final = self._path(expected_sha256)
+            new_folder = not final.parent.exists()
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, final)  # atomic: a reader sees the whole file or none
+            # The rename lives in the folder's entries, which a crash may lose unless they too reach the disk;
+            # only then is "stored" true. A folder made just now is an entry of the store's root in turn.
+            _fsync_folder(final.parent)
+            if new_folder:
+                _fsync_folder(self.root)
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
@@ -82,3 +88,11 @@ class FileBlobStore:
 
     def _path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

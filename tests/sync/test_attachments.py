@@ -97,3 +97,20 @@ def test_temporary_files_abandoned_by_a_killed_worker_are_swept_and_fresh_ones_k
     os.utime(abandoned, (old, old))
     assert store.sweep_abandoned() == 1
     assert not abandoned.exists() and in_progress.exists()
+
+
+def test_a_stored_file_is_durable_in_its_folder_before_put_returns(tmp_path, monkeypatch):
+    """The rename of the whole file into place reaches the disk (its folder, and the store's root for a new folder)."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    stored = FileBlobStore(tmp_path).put([PHOTO], SHA, 1 << 20)
+    final = tmp_path / SHA[:2] / SHA
+    assert final.read_bytes() == PHOTO and stored.size == len(PHOTO)
+    # The file's bytes first, then the folder holding its new name, then the root holding the new folder.
+    assert synced[1:] == [str(final.parent), str(tmp_path)]
