@@ -20,3 +20,6 @@ max_requests = 2000
 max_requests_jitter = 200
 # Connections beyond this wait in nginx, not in the kernel, where a phone's request cannot be told "busy".
 backlog = 256
+# gunicorn's control socket would sit in the home folder, shared by every gunicorn of the user (make run beside the
+# live tests and benchmarks); signals to the master do all we need.
+control_socket_disable = True
