@@ -29,18 +29,21 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def parse_time(value: Any) -> datetime | None:
-    """A device time the server can place: ISO 8601 with its offset, within the years the server keeps; else None.
-
-    A time without its offset, or unreadable, is kept only as sent, in the payload.
-    """
+def read_time(value: Any) -> datetime | None:
+    """A device time as ISO 8601 with its offset; None for anything else, which is kept only as sent."""
     if type(value) is not str:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
+    return parsed if parsed.tzinfo is not None else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A device time the server can place: read_time's, within the years the server keeps; else None."""
+    parsed = read_time(value)
+    if parsed is None:
         return None
     try:
         year = parsed.astimezone(UTC).year

@@ -8,13 +8,12 @@ Each property carries its message in Chinese and English under `x-message`; the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
-from sync.items import EARLIEST_YEAR, LATEST_YEAR, field_error, parse_time
+from sync.items import EARLIEST_YEAR, LATEST_YEAR, field_error, parse_time, read_time
 from sync.limits import CONTENT_TYPES, MAX_ATTACHMENTS, MAX_BYTES, MAX_VERSION
 
 _FORMATS = FormatChecker(formats=["uuid"])
@@ -24,13 +23,7 @@ _FORMATS = FormatChecker(formats=["uuid"])
 def _placeable_time(value: Any) -> bool:
     # A time without an offset (or not a time) is kept as sent and never refused (reliability S5); only a readable
     # time beyond the years the server keeps is wrong.
-    if type(value) is not str:
-        return True
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return True
-    return parsed.tzinfo is None or parse_time(value) is not None
+    return read_time(value) is None or parse_time(value) is not None
 
 
 @_FORMATS.checks("attachment-type")

@@ -128,12 +128,7 @@ def gunicorn(database_url: str, attachments: Path, log: Path, workers: int = 2, 
     try:
         yield Gunicorn(process.pid, _wait_until_healthy(process, log), log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 @contextmanager
@@ -163,12 +158,17 @@ def proxy(upstream_url: str, state: Path) -> Iterator[str]:
     try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM (a graceful stop for gunicorn and nginx alike), then SIGKILL if it takes over 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def healthy(url: str) -> bool:
