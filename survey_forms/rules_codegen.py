@@ -57,7 +57,7 @@ class _Function:
         else:
             source = "def generated(d, up):\n" + "".join(f"    {line}\n" for line in lines)
         namespace = {**NAMESPACE, **self.constants, "_closures": closures}
-        exec(compile(source, f"<rule {at or '/'}>", "exec"), namespace)  # noqa: S102 - see the note above
+        exec(compile(source, f"<rule {at or '/'}>", "exec"), namespace)  # nosec B102  # noqa: S102 - our own source, see the note above
         return namespace["evaluate" if top else "generated"]
 
     def _read_at(self, index: int) -> str:
