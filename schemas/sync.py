@@ -32,7 +32,7 @@ class PushRequestSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    device_id = fields.String(required=True, metadata={
+    device_id = fields.String(required=True, validate=validate.Length(1, 200), metadata={
         "description": "the device_id the token was issued for; another one is refused with 403 device_mismatch"})
     sent_at = fields.Raw(metadata={"description": "device time with offset, e.g. 2026-11-22T09:30:00+08:00"})
     submissions = fields.List(fields.Raw(), required=True, metadata={
@@ -40,8 +40,12 @@ class PushRequestSchema(Schema):
 
 
 class PullArgsSchema(Schema):
-    cursor = Text(load_default=None, validate=validate.Length(max=200),
-                  metadata={"description": "Opaque cursor from the previous pull; omit it to start from the beginning"})
+    cursor = Text(load_default=None, validate=validate.Length(max=200), metadata={"description": (
+        "Opaque cursor from the previous pull; omit it to start from the beginning. A cursor given out before the "
+        "server's feed was restored, recovered to a point in time or failed over (another feed epoch), or before "
+        "cursors carried an epoch, starts from the beginning too: the device gets its whole scope again, each object "
+        "in its latest state, and applies each by its version. A cursor this server never gave out is 422 "
+        "bad_cursor")})
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 2000))
 
 
@@ -60,7 +64,11 @@ class ChangeSchema(Schema):
 
 class PullResultSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema))
-    cursor = fields.String(metadata={"description": "pass back on the next pull; a retry with the same cursor is safe"})
+    cursor = fields.String(metadata={"description": (
+        "pass back on the next pull; a retry with the same cursor is safe. It carries the feed's epoch: after a "
+        "restore, a point-in-time recovery or a failover the server starts a new one, and the next pull with an "
+        "older cursor starts from the beginning (every object in scope again, in its latest state, to apply by "
+        "version) instead of skipping changes")})
     has_more = fields.Boolean()
     held_back = fields.Boolean(metadata={"description": (
         "true when changes for you are already committed but wait behind a transaction still open on the server; "
