@@ -20,7 +20,7 @@ from schemas.form_definition import form_definition_schema
 from server import config, demo
 from server.extensions import db
 from server.models import AuditOutcome, Role, User
-from server.services import assignments, audit, forms, users
+from server.services import assignments, audit, forms, pull, users
 from server.services.auth import Principal, principal_of
 from server.services.backup import make, restore
 from server.services.backup.sealed import BackupError
@@ -35,6 +35,7 @@ assignments_cli = AppGroup("assignments", help="Work handed to enumerators; devi
 entities_cli = AppGroup("entities", help="Households and villages as reconciliation makes them.")
 pii_cli = AppGroup("pii", help="Personal data sealed at rest (PII_KEY, PII_OLD_KEYS).")
 demo_cli = AppGroup("demo", help="Demonstration data.")
+feed_cli = AppGroup("feed", help="The pull feed devices read (protocol.md).")
 
 
 def _actor() -> str:
@@ -220,6 +221,21 @@ def demo_accounts() -> None:
         click.echo(f"      {account.username:<19} {account.password:<28} {account.role.value:<11} {' '.join(account.areas)}")
 
 
+@feed_cli.command("new-epoch")
+def new_feed_epoch() -> None:
+    """After a point-in-time recovery or a failover that lost commits: renumber the feed, start every device over.
+
+    Every feed row gets this transaction's id (its order kept), so none sorts after changes the recovered cluster
+    writes from now on, and a new epoch makes each device's next pull start from the beginning (docs/operations.md).
+    """
+    done = pull.new_epoch(db.session, reason="flask feed new-epoch")
+    audit.record(db.session, "feed.new_epoch", AuditOutcome.success, actor=_actor(),
+                 details={"epoch": done.epoch, "txid": str(done.txid), "changes": done.changes})
+    db.session.commit()
+    click.echo(f"同步变更已重新编号，各设备下次同步将从头开始 · Renumbered the pull feed's {done.changes:,} changes into "
+               f"transaction {done.txid}, in the new epoch {done.epoch}: each device's next pull starts over.")
+
+
 def _backup_setup() -> tuple[Engine, bytes]:
     """The owner's connection (DATABASE_OWNER_URL, else DATABASE_URL's) and BACKUP_KEY; exits 1 on a bad key."""
     try:
@@ -271,7 +287,7 @@ def restore_command(archive: Path) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, pii_cli, demo_cli):
+    for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, pii_cli, demo_cli, feed_cli):
         app.cli.add_command(group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

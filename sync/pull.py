@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, Text, cast, func, literal, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, Text, case, cast, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from core import geo
 from core.masking import DeviceView
 from core.pii import Protector
-from core.scope import in_scope
+from core.scope import in_scope_by_county
 from server.models import (
     Area,
     Assignment,
@@ -86,20 +86,38 @@ Rendered = Iterable[tuple[str, int | None, dict[str, Any]]]  # (object id, versi
 
 
 def _page_query(reader: Reader, after: Position, limit: int, waiting: bool = False) -> Select[Any]:
-    """The reader's changes after `after`: those the cursor may pass, or (waiting) those it may not pass yet."""
+    """The reader's changes after `after`: those the cursor may pass, or (waiting) those it may not pass yet.
+
+    The reader's rows come in parts, each read from an index in feed order and merged (a Merge Append), so a pull
+    reads its reader's rows and not the province's: rows with an area county by county (core.scope.in_scope_by_county),
+    and rows without one addressed to the reader (reviews) or to no one (forms).
+    """
     change = SyncChange
-    position = tuple_(cast(cast(literal(str(after[0])), Text), Xid8), literal(after[1]))
+    position = tuple_(change.txid, change.seq)
+    cursor_txid = cast(cast(literal(str(after[0])), Text), Xid8)
     oldest_running = func.pg_snapshot_xmin(func.pg_current_snapshot())
-    return (select(change.kind, change.object_id, change.seq, cast(cast(change.txid, Text), BigInteger).label("txid"))
-            .where(
-                # Only changes of transactions older than every one still running: an open transaction may yet
-                # commit a change that sorts before the newest visible one, and the cursor must not pass it.
-                change.txid >= oldest_running if waiting else change.txid < oldest_running,
-                tuple_(change.txid, change.seq) > position,
-                or_(change.area_code.is_(None), in_scope(change.area_code, reader.scope)),
-                or_(change.user_id.is_(None), change.user_id == reader.user_id),
-                or_(change.roles.is_(None), change.roles.any(reader.role)))
-            .order_by(change.txid, change.seq).limit(limit))
+    if waiting:
+        # After the cursor and written by a transaction still running or newer. As one bound, the later of the two,
+        # where each index scan starts: given both, a scan would start at the cursor and read every row since.
+        first_seq = case((cursor_txid >= oldest_running, literal(after[1] + 1)), else_=literal(0))
+        bounds = [position >= tuple_(func.greatest(cursor_txid, oldest_running), cast(first_seq, BigInteger))]
+    else:
+        # Only changes of transactions older than every one still running: an open transaction may yet
+        # commit a change that sorts before the newest visible one, and the cursor must not pass it.
+        bounds = [change.txid < oldest_running, position > tuple_(cursor_txid, literal(after[1]))]
+    for_role = or_(change.roles.is_(None), change.roles.any(reader.role))
+
+    def part(*where: ColumnElement[bool]) -> Select[Any]:
+        return (select(change.kind, change.object_id, change.seq, change.txid).where(*bounds, for_role, *where)
+                .order_by(change.txid, change.seq).limit(limit))
+
+    for_reader = or_(change.user_id.is_(None), change.user_id == reader.user_id)
+    parts = [part(clause, for_reader) for clause in in_scope_by_county(change.county_code, change.area_code, reader.scope)]
+    parts += [part(change.area_code.is_(None), change.user_id == reader.user_id),
+              part(change.area_code.is_(None), change.user_id.is_(None))]
+    rows = union_all(*parts).subquery()
+    return (select(rows.c.kind, rows.c.object_id, rows.c.seq, cast(cast(rows.c.txid, Text), BigInteger).label("txid"))
+            .order_by(rows.c.txid, rows.c.seq).limit(limit))
 
 
 def _areas(session: Session, codes: list[str], view: DeviceView) -> Rendered:

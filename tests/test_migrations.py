@@ -13,7 +13,7 @@ OUR_TABLES = {
     "alembic_version", "area", "app_user", "user_area", "device_token", "audit_log", "household", "person", "form_version",
     "submission", "submission_conflict", "attachment",
     "assignment", "submission_review", "sync_change", "entity_version", "entity_conflict", "village", "flag",
-    "monitoring_case", "monitoring_event", "conflict_resolution", "assistance_measure", "web_session",
+    "monitoring_case", "monitoring_event", "conflict_resolution", "assistance_measure", "web_session", "sync_feed",
 }
 
 

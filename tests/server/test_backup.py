@@ -4,6 +4,10 @@ The source is a scratch database migrated, with the forms and the small demo (to
 household visit pushed through the API with its photos uploaded (the canary). Nothing is mocked: pg_dump, pg_restore
 and the attachment store are the real ones. The checks here compute their own per-table checksums (an ordered MD5 of
 every row, not the restore's own sum) so the restore's verification is not marking its own work.
+
+Source and target share one cluster, so one transaction id space. To stand for a backup made on a cluster that had run
+far longer than the fresh one it is restored into (docs/scaling.md, "Restores and failovers": feed txids up to 130,068,
+a new cluster's near 725), the source's feed rows are moved far above this cluster's transaction ids before the backup.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import random
 import secrets
 import shutil
 import struct
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,6 +30,7 @@ from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
 from server import config
+from server.api import paging
 from server.app import create_app
 from server.extensions import db
 from server.models import FormVersion
@@ -39,6 +46,10 @@ from tools.simulate.make import Subject, make_item
 
 ENUMERATOR = ("demo_enumerator", "yangbi-walnut-survey-47")
 OTHER_KEY = base64.b64encode(b"another installation's backupkey").decode()
+# How far the source's feed txids are moved above this cluster's before the backup (see the module's docstring).
+XID_JUMP = 1_000_000_000
+# Columns a restore rewrites by design (restore.py: _renumber): the feed's txids, and its epoch's one row.
+RENUMBERED = {"sync_change": ("txid",), "sync_feed": ("epoch", "started_at", "reason")}
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,13 @@ class Source:
     attachments: Path
     archive: Path
     canary: dict[str, bytes]  # sha256 -> bytes of the photos uploaded
+    pulled: frozenset[tuple[str, str]]  # (kind, id) of every change the demo enumerator's device pulled before the backup
+    cursor: str  # the cursor that device kept
+    # A cursor at the backed-up feed's last position, in its epoch: what a device holds that pulled everything from the
+    # source, had the source's cluster given out those transaction ids (here they are above every pull's horizon).
+    newest: str
+    newest_position: tuple[int, int]
+    hidden: dict[str, Any]  # the answer to a first pull on the source once its feed was moved far ahead
 
 
 def _app(database: Database, attachments: Path, **overrides: str) -> Flask:
@@ -88,6 +106,73 @@ def _visit_with_photos(app: Flask) -> dict[str, bytes]:
     return uploaded
 
 
+def _device(app: Flask) -> dict[str, str]:
+    """A new token of the demo enumerator's phone."""
+    answer = app.test_client().post("/api/v1/auth/device-tokens", json={
+        "username": ENUMERATOR[0], "password": ENUMERATOR[1], "device_id": "backup-test"})
+    assert answer.status_code == 201, answer.json
+    return {"Authorization": f"Bearer {answer.json['token']}"}
+
+
+def _pull(app: Flask, auth: dict[str, str], cursor: str | None = None) -> dict[str, Any]:
+    query = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+    answer = app.test_client().get("/api/v1/sync/changes", query_string=query, headers=auth)
+    assert answer.status_code == 200, answer.json
+    return answer.json
+
+
+def _settle(app: Flask, seconds: float = 120) -> None:
+    """Waits until no transaction older than the newest feed row is open anywhere in the cluster.
+
+    A pull gives only rows below pg_snapshot_xmin (guarantee 1 of protocol.md), so a transaction open elsewhere on the
+    shared server (another test, a benchmark) holds every pull back until it ends.
+    """
+    deadline = time.monotonic() + seconds
+    with app.app_context():
+        while db.session.scalar(text("SELECT coalesce(max(txid), '0'::xid8) >= pg_snapshot_xmin(pg_current_snapshot()) "
+                                     "FROM sync_change")):
+            db.session.rollback()
+            if time.monotonic() > deadline:
+                holders = db.session.execute(text(
+                    "SELECT pid, datname, state, backend_xid::text, now() - xact_start FROM pg_stat_activity "
+                    "WHERE backend_xid IS NOT NULL ORDER BY xact_start")).all()
+                pytest.fail(f"the feed is held back for {seconds} s by transactions open in the cluster: {holders}")
+            time.sleep(0.1)
+        db.session.rollback()
+
+
+def _pull_all(app: Flask, auth: dict[str, str], cursor: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Every change from the cursor on, page by page, and the cursor to keep."""
+    _settle(app)
+    changes: list[dict[str, Any]] = []
+    while True:
+        page = _pull(app, auth, cursor)
+        changes += page["changes"]
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return changes, cursor
+
+
+def _keys(changes: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(change["kind"], change["id"]) for change in changes}
+
+
+def _feed_far_ahead(database: Database) -> tuple[tuple[int, int], str]:
+    """Moves the feed's txids XID_JUMP above, keeping their order; the last position and the epoch after it."""
+    engine = create_engine(database.admin_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE sync_change SET txid = "
+                                    "CAST(CAST(CAST(CAST(txid AS text) AS bigint) + :jump AS text) AS xid8)"),
+                               {"jump": XID_JUMP})
+            txid, seq = connection.execute(text("SELECT CAST(CAST(txid AS text) AS bigint), seq FROM sync_change "
+                                                "ORDER BY txid DESC, seq DESC LIMIT 1")).one()
+            epoch = connection.scalar(text("SELECT epoch FROM sync_feed"))
+    finally:
+        engine.dispose()
+    return (txid, seq), epoch.hex
+
+
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
     """A database with the demo and a visit with photos, and its backup (made once for the module)."""
@@ -96,11 +181,16 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
         live_server.prepare(database)
         app = _app(database, tmp / "source-files")
         canary = _visit_with_photos(app)
+        auth = _device(app)
+        pulled, cursor = _pull_all(app, auth)
+        newest_position, epoch = _feed_far_ahead(database)
+        hidden = _pull(app, auth)  # before the backup: what the tests compare with it is not touched after
         result = app.test_cli_runner().invoke(args=["backup", str(tmp)])
         _dispose(app)
         assert result.exit_code == 0, result.output
         (archive,) = tmp.glob("survey-*.backup")
-        yield Source(database, tmp / "source-files", archive, canary)
+        yield Source(database, tmp / "source-files", archive, canary, frozenset(_keys(pulled)), cursor,
+                     paging.encode([epoch, *newest_position]), newest_position, hidden)
 
 
 @pytest.fixture
@@ -119,15 +209,34 @@ def _restore(database: Database, attachments: Path, archive: Path, **overrides: 
 
 
 def _tables(url: str) -> dict[str, tuple[int, str]]:
-    """Each of our tables' rows and an MD5 of its rows' MD5s in order: computed here, independently of the restore."""
+    """Each of our tables' rows and an MD5 of its rows' MD5s in order: computed here, independently of the restore.
+
+    The columns in RENUMBERED are left out: a restore rewrites them by design (test_a_restore_renumbers_the_feed...).
+    """
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
             connection.execute(text("SET TimeZone = 'UTC'"))
             names = [name for name, kind, _ in connection.execute(RELATIONS) if kind == "r"]
+            rows = {name: "md5((to_jsonb(t) - CAST(ARRAY[{}] AS text[]))::text)".format(
+                ", ".join(f"'{column}'" for column in RENUMBERED[name])) if name in RENUMBERED else "md5(t::text)"
+                for name in names}
             return {name: tuple(connection.execute(text(
-                f'SELECT count(*), md5(coalesce(string_agg(md5(t::text), \'\' ORDER BY md5(t::text)), \'\')) FROM "{name}" t'
+                f'SELECT count(*), md5(coalesce(string_agg({rows[name]}, \'\' ORDER BY {rows[name]}), \'\')) FROM "{name}" t'
             )).one()) for name in names}
+    finally:
+        engine.dispose()
+
+
+def _feed(url: str) -> tuple[list[tuple[int, int]], str, str]:
+    """The feed's positions (txid, seq) in feed order, and its epoch and what started it."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            positions = connection.execute(text("SELECT CAST(CAST(txid AS text) AS bigint), seq FROM sync_change "
+                                                "ORDER BY txid, seq")).tuples().all()
+            epoch, reason = connection.execute(text("SELECT epoch, reason FROM sync_feed")).one()
+            return positions, epoch.hex, reason
     finally:
         engine.dispose()
 
@@ -161,6 +270,59 @@ def test_restore_into_an_empty_postgis_gives_equal_rows_checksums_and_files(sour
     assert stored == _files(source.attachments) and all(name == sha for name, sha in stored.items())
     for sha256, body in source.canary.items():
         assert (attachments / sha256[:2] / sha256).read_bytes() == body
+
+
+def test_a_restore_renumbers_the_feed_into_this_clusters_transactions_in_a_new_epoch(source, target):
+    """Each restored feed row carries the restoring transaction's id, in the same order, and the epoch is new; the
+    restore's own comparison with the manifest still passes (restore.py: _renumbering_checked)."""
+    database, attachments = target
+    result = _restore(database, attachments, source.archive)
+    assert result.exit_code == 0, result.output
+    assert "match the backup" in result.output and "starts over from the beginning" in result.output
+    (before, source_epoch, _), (after, epoch, reason) = _feed(source.database.admin_url), _feed(database.admin_url)
+    assert len(after) == len(before) > 0
+    assert [seq for _, seq in after] == [seq for _, seq in before]  # the same order
+    (txid,) = {txid for txid, _ in after}  # one transaction's, the restore's: below the source's, far ahead
+    assert txid < min(txid for txid, _ in before) - XID_JUMP // 2
+    assert epoch != source_epoch and reason == "flask restore"
+
+
+def test_after_a_restore_devices_start_over_and_get_what_was_restored_and_every_later_change(source, target):
+    """A device's cursor from before the restore starts it over: it gets everything, then what comes after.
+
+    The source's feed rows, far above this cluster's transaction ids, are what a restore without renumbering would
+    leave: no pull sees them. Restored and renumbered, they are there for a first pull.
+    """
+    assert source.hidden["changes"] == [] and source.hidden["held_back"] is True
+    database, attachments = target
+    assert _restore(database, attachments, source.archive).exit_code == 0
+    app = _app(database, attachments)
+    try:
+        auth = _device(app)
+        first, cursor = _pull_all(app, auth)
+        assert _keys(first) == source.pulled and len(first) == len(source.pulled)
+        assert any(kind == "household" for kind, _ in source.pulled)
+        # The cursor the device kept from the source, and one at the source feed's far end: both start over.
+        for before in (source.cursor, source.newest):
+            again, _ = _pull_all(app, auth, before)
+            assert _keys(again) == source.pulled, before
+        with app.app_context():
+            household = db.session.scalar(text(
+                "INSERT INTO household (area_code, household_no) SELECT code, 'after-restore' FROM area "
+                "WHERE level = 'natural_village' AND code LIKE '532922%' ORDER BY code LIMIT 1 RETURNING id"))
+            db.session.commit()
+            # What the epoch saves that device from: at its old position, it would never see the new household.
+            assert db.session.scalar(text(
+                "SELECT count(*) FROM sync_change WHERE (txid, seq) > (CAST(CAST(:txid AS text) AS xid8), :seq)"),
+                dict(zip(("txid", "seq"), source.newest_position, strict=True))) == 0
+            db.session.rollback()
+        new = ("household", str(household))
+        later, _ = _pull_all(app, auth, cursor)
+        assert _keys(later) == {new}
+        again, _ = _pull_all(app, auth, source.newest)
+        assert _keys(again) == source.pulled | {new}
+    finally:
+        _dispose(app)
 
 
 def _privileges(url: str) -> list[tuple[str, str, str]]:

@@ -452,3 +452,183 @@ def test_an_enumerators_feed_carries_what_the_forms_of_the_role_prefill_and_no_m
     assert pulled["householder_name"] == data["householder_name"]
     # The key a phone lines members up by is opaque: no name or birth year in it.
     assert not any(row["name"] in member["person_key"] for member in pulled["members"] for row in data["members"])
+
+
+FEED_AREAS = ("53", "5329", "532922", "532922100", "532922100001", "532922100001001", "532922100002001", "532922101",
+              "5329221", "532923100", "532931", "532931101001", "5330", "533001100", None)
+SCOPES = ([], ["53"], ["5329"], ["532922"], ["532922100"], ["532922100001"], ["532922100001001"],
+          ["532922", "532931101"], ["5329", "532922100"], ["532922100", "532922100001", "532922101"],
+          ["532922100001", "532931101001", "533001"], ["%"], ["53292_"])
+
+
+def _feed_rows(me: uuid.UUID) -> list[dict[str, Any]]:
+    """Feed rows at every level of the area tree, with none, for the reader, for someone else, and for roles."""
+    other = uuid.uuid4()
+    rows = []
+    for n, area in enumerate(FEED_AREAS):
+        for user, roles in ((None, None), (me, None), (other, None), (None, ["enumerator"]), (None, ["supervisor"])):
+            rows.append({"kind": "household", "object_id": f"scope-{n}-{len(rows)}", "area_code": area, "user_id": user,
+                         "roles": roles})
+    return rows
+
+
+def _reference(reader, after, waiting: bool):
+    """The feed query as it was written before it read county by county: one scan, scope as a filter."""
+    from sqlalchemy import BigInteger, Text, cast, func, literal, or_, select, tuple_
+
+    from core.scope import in_scope
+    from server.models import SyncChange, Xid8
+
+    change = SyncChange
+    position = tuple_(cast(cast(literal(str(after[0])), Text), Xid8), literal(after[1]))
+    oldest_running = func.pg_snapshot_xmin(func.pg_current_snapshot())
+    return (select(change.kind, change.object_id, change.seq, cast(cast(change.txid, Text), BigInteger).label("txid"))
+            .where(change.txid >= oldest_running if waiting else change.txid < oldest_running,
+                   tuple_(change.txid, change.seq) > position,
+                   or_(change.area_code.is_(None), in_scope(change.area_code, reader.scope)),
+                   or_(change.user_id.is_(None), change.user_id == reader.user_id),
+                   or_(change.roles.is_(None), change.roles.any(reader.role)))
+            .order_by(change.txid, change.seq))
+
+
+def test_the_feed_read_county_by_county_gives_what_the_scope_clause_gives_for_readers_at_every_level(committed_app):
+    """core.scope.in_scope_by_county splits the scope into parts the feed merges: together they must select the rows
+    in_scope selects, in feed order, none twice; for the changes a cursor may pass and for those held back."""
+    from sqlalchemy import insert
+
+    from server.models import SyncChange
+    from sync import pull as feed
+
+    me = uuid.uuid4()
+    readers = [feed.Reader(me, role, scope) for scope in SCOPES for role in ("enumerator", "supervisor")]
+    # One snapshot for the whole comparison: a transaction that ends elsewhere on the server between two statements
+    # would move pg_snapshot_xmin, and with it what each statement may give.
+    one_snapshot = {"isolation_level": "REPEATABLE READ"}
+    with committed_app.app_context():
+        db.session.connection(execution_options=one_snapshot)
+        db.session.execute(insert(SyncChange), _feed_rows(me))
+        # Still open: this transaction's rows are the ones held back, from the start, from a cursor among them, and
+        # from a cursor after them.
+        mine = db.session.execute(_reference(readers[0], feed.START, waiting=True)).all()
+        cursors = [feed.START, (mine[0].txid, mine[0].seq), (mine[-1].txid, mine[-1].seq + 1)]
+        for reader in readers:
+            for cursor in cursors:
+                expected = db.session.execute(_reference(reader, cursor, waiting=True)).all()
+                got = db.session.execute(feed._page_query(reader, cursor, 10_000, waiting=True)).all()
+                assert got == expected, (reader.scope, reader.role, cursor)
+                assert len(got) == len(set(got))
+        assert any(db.session.execute(_reference(reader, feed.START, waiting=True)).all() for reader in readers[2:])
+        db.session.commit()
+    settle(committed_app)
+    with committed_app.app_context():
+        db.session.connection(execution_options=one_snapshot)
+        for reader in readers:
+            expected = db.session.execute(_reference(reader, feed.START, waiting=False)).all()
+            assert db.session.execute(feed._page_query(reader, feed.START, 10_000)).all() == expected, reader.scope
+            middle = expected[len(expected) // 2]
+            assert (db.session.execute(feed._page_query(reader, (middle.txid, middle.seq), 10_000)).all()
+                    == expected[len(expected) // 2 + 1:]), reader.scope
+            assert db.session.execute(feed._page_query(reader, feed.START, 3)).all() == expected[:3]
+        db.session.rollback()
+
+
+# Feed epochs (server/services/pull.py): a position (txid, seq) holds only in the epoch its cursor carries.
+
+FAR_AHEAD = 1_000_000_000  # added to the feed's txids: a cluster's ids far below them, as after a restore elsewhere
+
+
+def _keys(changes: list[dict]) -> set[tuple[str, str]]:
+    return {(change["kind"], change["id"]) for change in changes}
+
+
+def test_a_cursor_of_another_epoch_or_from_before_epochs_starts_the_device_over(committed_app):
+    """Such a cursor gets the device everything in its scope again, each object in its latest state, and a cursor of
+    the current epoch to go on with."""
+    from server.api import paging
+
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    everything, cursor = pull_all(client, headers)
+    household = add_household(committed_app, AREA, "h-1")
+    epoch, txid, seq = paging.decode(cursor, list)
+    assert len(epoch) == 32 and int(epoch, 16) >= 0
+    mine, _ = pull_all(client, headers, cursor)
+    assert _keys(mine) == {("household", household)}
+
+    for other in (paging.encode([uuid.uuid4().hex, txid, seq]), paging.encode([txid, seq])):  # another epoch; none
+        again, again_cursor = pull_all(client, headers, other)
+        assert _keys(again) == _keys(everything) | {("household", household)}, paging.decode(other, list)
+        assert len(again) == len(_keys(again))
+        assert paging.decode(again_cursor, list)[0] == epoch
+        assert pull_all(client, headers, again_cursor)[0] == []
+
+
+def test_flask_feed_new_epoch_renumbers_the_feed_and_starts_every_device_over(committed_app):
+    """After a point-in-time recovery or a failover (docs/operations.md), stood for in one cluster: the feed's txids
+    are moved far above the cluster's, as a restore into a cluster with a shorter history leaves them. Its rows are
+    then hidden from every pull, and a device holding a position in that numbering would skip every new change.
+    `flask feed new-epoch` renumbers the feed into its own transaction and starts a new epoch."""
+    from server.api import paging
+
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    household = add_household(committed_app, AREA, "h-1")
+    everything, cursor = pull_all(client, headers)
+    assert ("household", household) in _keys(everything)
+    with committed_app.app_context():
+        db.session.execute(text("UPDATE sync_change SET txid = "
+                                "CAST(CAST(CAST(CAST(txid AS text) AS bigint) + :far AS text) AS xid8)"), {"far": FAR_AHEAD})
+        db.session.commit()
+        far = db.session.execute(text("SELECT CAST(CAST(txid AS text) AS bigint), seq FROM sync_change "
+                                      "ORDER BY txid DESC, seq DESC LIMIT 1")).one()
+        db.session.rollback()
+    hidden = pull(client, headers)
+    assert hidden["changes"] == [] and hidden["held_back"] is True
+    epoch = paging.decode(cursor, list)[0]
+    far_cursor = paging.encode([epoch, *far])  # a device's, had the cluster given out those ids: of this epoch still
+
+    result = committed_app.test_cli_runner().invoke(args=["feed", "new-epoch"])
+    assert result.exit_code == 0, result.output
+    assert "each device's next pull starts over" in result.output
+
+    first, new_cursor = pull_all(client, headers)
+    assert _keys(first) == _keys(everything)
+    assert paging.decode(new_cursor, list)[0] != epoch
+    for before in (cursor, far_cursor):
+        again, _ = pull_all(client, headers, before)
+        assert _keys(again) == _keys(everything)
+    later = add_household(committed_app, AREA, "h-2")
+    assert _keys(pull_all(client, headers, new_cursor)[0]) == {("household", later)}
+    assert _keys(pull_all(client, headers, far_cursor)[0]) == _keys(everything) | {("household", later)}
+    with committed_app.app_context():
+        # What the epoch saves that device from: after its old position, the renumbered feed holds nothing at all.
+        assert db.session.scalar(text(
+            "SELECT count(*) FROM sync_change WHERE (txid, seq) > (CAST(CAST(:txid AS text) AS xid8), :seq)"),
+            {"txid": far[0], "seq": far[1]}) == 0
+        renumbered = db.session.execute(text(
+            "SELECT count(DISTINCT txid), max(CAST(CAST(txid AS text) AS bigint)) FROM sync_change "
+            "WHERE object_id <> :later"), {"later": later}).one()
+        assert renumbered[0] == 1 and renumbered[1] < FAR_AHEAD
+        [(actor, details)] = db.session.execute(text(
+            "SELECT actor, details FROM audit_log WHERE action = 'feed.new_epoch'")).all()
+        assert actor.startswith("cli:") and details["epoch"] == paging.decode(new_cursor, list)[0]
+        assert details["changes"] == db.session.scalar(text("SELECT count(*) FROM sync_change")) - 1  # all but h-2
+        db.session.rollback()
+
+
+def test_a_cursor_this_server_did_not_give_out_is_refused_whatever_epoch_it_names(committed_app):
+    from server.api import paging
+
+    client = committed_app.test_client()
+    headers = bearer(committed_app, "enum_a")
+    epoch, txid, seq = paging.decode(pull_all(client, headers)[1], list)
+    other = uuid.uuid4().hex
+    forged = [[epoch, -1, seq], [epoch, txid, -1], [other, 2**64, seq], [epoch, txid, 2**63], [epoch, str(txid), seq],
+              [epoch, float(txid), seq], [epoch, True, seq], [epoch.upper(), txid, seq], [epoch[:-1], txid, seq],
+              ["not-an-epoch", txid, seq], [None, txid, seq], [epoch, txid, seq, 0], [epoch, txid], [txid, -1],
+              [2**64, 0], [txid, seq, epoch], {"epoch": epoch, "txid": txid, "seq": seq}]
+    for position in forged:
+        answer = client.get("/api/v1/sync/changes", query_string={"cursor": paging.encode(position)}, headers=headers)
+        assert answer.status_code == 422, position
+        assert answer.json["error"]["code"] == "bad_cursor", position
+    assert pull(client, headers, paging.encode([epoch, txid, seq]))["changes"] == []

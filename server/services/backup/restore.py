@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import ProgrammingError
 
 from core.errors import DomainError
-from server.services import app_role
+from server.services import app_role, pull
 from server.services.backup import manifest as manifests
 from server.services.backup import pg
 from server.services.backup.manifest import ATTACHMENTS, DUMP, FORMAT, MANIFEST, Progress
@@ -26,6 +26,9 @@ from sync.blobs import BlobStore
 COPY_BYTES = 1024 * 1024
 PROGRESS_SECONDS = 5.0
 _ATTACHMENT = re.compile(re.escape(ATTACHMENTS) + "[0-9a-f]{64}")
+# sync_change's rows as the final comparison sees them after the renumbering: every column but txid.
+_FEED_OTHER_COLUMNS = ("SELECT count(*), coalesce(sum(('x' || left(md5((to_jsonb(t) - 'txid')::text), 16))::bit(64)"
+                       "::bigint::numeric), 0) FROM sync_change AS t")
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,30 @@ class RestoreReport:
     revision: str
     seconds: float
     warnings: tuple[str, ...] = ()
+    feed: Renumbered | None = None
 
     def summary(self) -> str:
-        return (f"恢复完成，行数、校验和与附件均一致 · Restored {self.rows:,} rows of {self.tables} tables and "
+        done = (f"恢复完成，行数、校验和与附件均一致 · Restored {self.rows:,} rows of {self.tables} tables and "
                 f"{self.attachments:,} attachments as of {self.created_at} (revision {self.revision}): row counts, "
                 f"table checksums and attachment SHA-256s match the backup ({self.seconds:.1f} s).")
+        if self.feed is None:
+            return done
+        epoch = "a new feed epoch" if self.feed.epoch else "no epoch yet (`flask db upgrade` starts one)"
+        # The feed first: the last line stays the one that says the restore matches (bench/backup_restore.py prints it).
+        return (f"同步变更已重新编号，各设备下次同步将从头开始 · The pull feed's {self.feed.changes:,} changes were "
+                f"renumbered into this cluster's transaction {self.feed.txid}, with {epoch}: each device's next pull "
+                f"starts over from the beginning.\n{done}")
+
+
+@dataclass(frozen=True)
+class Renumbered:
+    """What `_renumber` did, and what it found before: for the final comparison of the two tables it changes."""
+
+    txid: int  # every sync_change row's, after
+    changes: int
+    epoch: str | None  # sync_feed's, after; None for a backup from before epochs (no sync_feed)
+    as_restored: dict[str, dict[str, Any]]  # sync_change's and sync_feed's row counts and checksums before
+    other_columns: tuple[int, int]  # sync_change's rows and checksum of every column but txid, before
 
 
 def restore(engine: Engine, roles: Roles, store: BlobStore, archive: Path, key: bytes, progress: Progress) -> RestoreReport:
@@ -77,12 +99,14 @@ def restore(engine: Engine, roles: Roles, store: BlobStore, archive: Path, key: 
             _refuse_unless_empty(connection)  # again: nothing may have come in while the archive was read
         progress("正在恢复数据库 · Restoring the database (pg_restore, one transaction)…")
         pg.restore(engine.url, major, dump, Path(work))
+    progress("正在为同步变更重新编号 · Renumbering the pull feed into this cluster's transactions, in a new epoch…")
+    renumbered = _renumber(engine)
     warnings = _grant(engine, roles)
     progress("正在核对行数、校验和与附件 · Checking row counts, table checksums and attachment SHA-256s…")
-    _verify(engine, manifest, store)
+    _verify(engine, manifest, store, renumbered)
     rows = sum(table["rows"] for table in manifest["tables"].values())
     return RestoreReport(len(manifest["tables"]), rows, len(manifest["attachments"]), manifest["created_at"],
-                         manifest["alembic_revision"], time.monotonic() - started, tuple(warnings))
+                         manifest["alembic_revision"], time.monotonic() - started, tuple(warnings), renumbered)
 
 
 def _refuse_unless_empty(connection: Connection) -> None:
@@ -200,10 +224,77 @@ def _grant(engine: Engine, roles: Roles) -> list[str]:
         return app_role.grant(connection, role) if role else []
 
 
-def _verify(engine: Engine, manifest: dict[str, Any], store: BlobStore) -> None:
+def _renumber(engine: Engine) -> Renumbered | None:
+    """Renumbers the restored feed into this cluster's transactions and starts a new feed epoch, in one transaction.
+
+    The restored sync_change rows carry the txids of the cluster the backup was made on. This cluster's may be far
+    lower (a fresh one starts near 725; the backed-up feed may reach 130,068): the rows would stay hidden from every
+    pull until this cluster's ids passed them, and the devices' cursors, holding the old ids, would skip every new
+    change. So every row gets this transaction's id (server/services/pull.py: new_epoch), and the new epoch starts
+    every device over from the beginning.
+
+    The rows and checksums of the two tables this changes are taken first, in the same transaction, for `_verify`.
+    None for a backup from before the feed.
+    """
+    with engine.begin() as connection:
+        present = {name for name, kind, _ in connection.execute(app_role.RELATIONS) if kind == "r"}
+        if "sync_change" not in present:
+            return None
+        manifests.settle(connection)  # the manifest's settings: a row's text, so its checksum, depends on them
+        connection.execute(text("LOCK TABLE sync_change IN EXCLUSIVE MODE"))
+        quote = connection.dialect.identifier_preparer.quote
+        as_restored = {}
+        for name in ("sync_change", "sync_feed"):
+            if name in present:  # a backup from before epochs has no sync_feed: `flask db upgrade` makes one
+                # The manifest's own sum (manifest.py), so that `_verify` compares these with it like any table's.
+                rows, total = connection.execute(text(manifests._CHECKSUM.format(table=quote(name)))).one()
+                as_restored[name] = {"rows": rows, "checksum": f"{int(total) % 2**64:016x}"}
+        rows, total = connection.execute(text(_FEED_OTHER_COLUMNS)).one()
+        other_columns = (rows, int(total) % 2**64)
+        if "sync_feed" in present:
+            done = pull.new_epoch(connection, "flask restore")
+            return Renumbered(done.txid, done.changes, done.epoch, as_restored, other_columns)
+        txid, changes = pull.renumber(connection)
+        return Renumbered(txid, changes, None, as_restored, other_columns)
+
+
+def _renumbering_checked(connection: Connection, tables: dict[str, dict[str, Any]], renumbered: Renumbered | None) -> list[str]:
+    """Puts back, in `tables`, sync_change's and sync_feed's checksums as restored, once shown that the renumbering
+    changed nothing else; else names what differs.
+
+    Why not compare them as they are: the manifest's checksum covers every column of a row, and the renumbering
+    rewrites sync_change.txid and sync_feed's one row by design, so both would always differ. Their checksums as
+    pg_restore left them were taken in the renumbering's transaction, just before it, and are compared with the
+    manifest like any other table's. What is checked here is that the renumbering did only what it should: sync_change
+    has the same rows, equal in every column but txid (a checksum of each row without it), and every txid is the
+    renumbering transaction's; sync_feed is one row, the new epoch.
+    """
+    if renumbered is None:
+        return []
+    found = []
+    rows, total = connection.execute(text(_FEED_OTHER_COLUMNS)).one()
+    others = connection.scalar(text("SELECT count(*) FROM sync_change WHERE txid <> CAST(CAST(:txid AS text) AS xid8)"),
+                               {"txid": renumbered.txid})
+    if (rows, int(total) % 2**64) != renumbered.other_columns or others:
+        found.append(f"table sync_change: other than txid, {renumbered.other_columns} before the renumbering, "
+                     f"{(rows, int(total) % 2**64)} after; {others} rows not renumbered to {renumbered.txid}")
+    else:
+        tables["sync_change"] = renumbered.as_restored["sync_change"]
+    if renumbered.epoch is not None:
+        epochs = [epoch.hex for epoch in connection.scalars(text("SELECT epoch FROM sync_feed"))]
+        if epochs != [renumbered.epoch]:
+            found.append(f"table sync_feed: epochs {epochs}, expected the new epoch {renumbered.epoch} alone")
+        else:
+            tables["sync_feed"] = renumbered.as_restored["sync_feed"]
+    return found
+
+
+def _verify(engine: Engine, manifest: dict[str, Any], store: BlobStore, renumbered: Renumbered | None) -> None:
     """Compares the restored tables, revision and files with the manifest; names every difference."""
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection, connection.begin():
-        found = manifests.differences(manifest, manifests.table_checksums(connection), manifests.revision(connection))
+        tables = manifests.table_checksums(connection)
+        found = _renumbering_checked(connection, tables, renumbered)
+        found += manifests.differences(manifest, tables, manifests.revision(connection))
     found += [f"attachment {a['sha256']}: missing or altered in the store" for a in manifest["attachments"]
               if not _stored(store, a["sha256"])]
     if found:
