@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import cProfile
 import random
 import sys
 import time
@@ -42,6 +43,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--revisits", type=int, default=0, metavar="ROUNDS",
                         help="time the last of this many rounds of revisits instead of the first visits")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="write a cProfile of the timed batches to FILE (read it with python -m pstats FILE)")
     return parser.parse_args()
 
 
@@ -114,9 +117,15 @@ def run(args: argparse.Namespace, app) -> tuple[float, Counter]:
         statements[" ".join(statement.split())[:90]] += time.perf_counter() - started[id(connection)]
 
     timed = rounds[-1][1:args.batches + 1]
+    profile = cProfile.Profile() if args.profile else None
     began = time.perf_counter()
+    if profile is not None:
+        profile.enable()
     for batch in timed:
         send(batch)
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(args.profile)
     elapsed = time.perf_counter() - began
     return sum(len(b["submissions"]) for b in timed) / elapsed, statements
 

@@ -29,6 +29,9 @@ AREA = "area_code"
 MEMBER = "members/"
 ID_KEY = "id:"
 _ID_MEMBER, _NAME_MEMBER = MEMBER + ID_KEY, MEMBER + "nb:"
+_SEEN = ("name", "birth_date")
+# ID key -> {"name": names, "birth_date": birth dates} that member was given: what same_people works from.
+Seen = dict[str, dict[str, set[str]]]
 
 
 @dataclass(frozen=True)
@@ -143,14 +146,26 @@ def same_people(states: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     earlier visit gave the number, and a registry member may get a number only later; both are one person. Worked
     out from every state at once, so arrival order cannot matter; a name key two ID-known people share stays apart.
     """
-    # Every name and birth date a person was given counts (a visit may have corrected one), not the first one read.
-    seen: dict[str, dict[str, set[Any]]] = defaultdict(lambda: {"name": set(), "birth_date": set()})
+    return aliases(seen_people(states))
+
+
+def seen_people(states: Iterable[Mapping[str, Any]], seen: Seen | None = None) -> Seen:
+    """Every name and birth date each member with an ID key was given in these states, added to `seen` (a copy).
+
+    Every one counts (a visit may have corrected one), not the first one read.
+    """
+    result: Seen = {key: {prop: set(values) for prop, values in props.items()} for key, props in (seen or {}).items()}
     for state in states:
         for name, value in state.items():
             if name.startswith(_ID_MEMBER):
                 key, _, prop = name[len(MEMBER):].partition("/")
-                if prop in ("name", "birth_date") and isinstance(value, str):
-                    seen[key][prop].add(value)
+                if prop in _SEEN and isinstance(value, str):
+                    result.setdefault(key, {"name": set(), "birth_date": set()})[prop].add(value)
+    return result
+
+
+def aliases(seen: Seen) -> dict[str, str]:
+    """The name keys of the people seen that stand for exactly one ID key: name key -> ID key."""
     found: dict[str, set[str]] = defaultdict(set)
     for key, values in seen.items():
         for person_name in values["name"]:

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
@@ -17,6 +16,7 @@ from core.errors import BatchTooLarge, MalformedBatch
 from core.pii import Protector
 from core.scope import covers
 from server.models import Area, Submission, SubmissionConflict, SubmissionState
+from sync import bulk
 from sync.claims import Claims, read_claims
 from sync.compiled_forms import CompiledForms
 from sync.evidence import carried, entity_id
@@ -267,27 +267,31 @@ def _evidence(context: _Context, item: dict[str, Any]) -> dict[str, Any] | None:
                                                  context.id_cards)
 
 
-_INSERT = insert(Submission).on_conflict_do_nothing(index_elements=["uuid"]).returning(Submission.uuid)
-
-
 def _insert_all(context: _Context, entries: list[_Checked]) -> set[uuid.UUID]:
     """The UUIDs stored now; one whose UUID is taken is not. The unique key decides, even between parallel pushes.
 
-    One statement for the batch; only when PostgreSQL refuses a value is each item stored in a savepoint of its
-    own, so that whatever one item holds, the others stand.
+    One statement for the batch, a column per array (sync.bulk: no per-row execution, no parameter per value); only
+    when PostgreSQL refuses a value is each item stored in a savepoint of its own, so that whatever one item holds,
+    the others stand.
     """
+
+    def store(some: list[_Checked]) -> set[uuid.UUID]:
+        statement, parameters = bulk.insert(Submission.__table__, [entry.values for entry in some],
+                                            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
+        return set(context.session.scalars(statement, parameters))
+
     if not entries:
         return set()
     try:
         with context.session.begin_nested():
-            return set(context.session.scalars(_INSERT, [entry.values for entry in entries]))
+            return store(entries)
     except DataError:
         pass
     inserted = set()
     for entry in entries:
         try:
             with context.session.begin_nested():
-                inserted.update(context.session.scalars(_INSERT, [entry.values]))
+                inserted |= store([entry])
         except DataError:
             entry.unstorable = True
     return inserted

@@ -1,100 +1,100 @@
-"""Reconciliation: each touched entity's evidence replayed (sync.merge) into its current state, versions and conflicts.
+"""Reconciliation: each touched entity's evidence merged (sync.merge) into its current state, versions and conflicts.
 
-Incremental reconciliation and a full rebuild are the same code: an entity is always rebuilt from its baseline and
-every accepted submission about it, so the two cannot drift apart and arrival order cannot matter. The evidence
-of each submission was worked out once, at ingest (submission.evidence); a push's entities are written with a
-few statements for the whole batch.
+A push's new visits are merged onto the entity's stored tail (its latest generation, sync.merge.extend) when they only
+add to its history: later than everything merged, from no older version, correcting nothing merged and corrected by
+nothing merged, renaming no member. Anything else, and a rebuild, replays the entity from its baseline and every
+accepted submission about it. Both give the same entity whatever the arrival order (tests/sync/test_merge_extend.py,
+test_s4_order.py); the tail only spares a push the O(visits) replay. The evidence of each submission was worked out
+once, at ingest (submission.evidence); a push's entities are written with a few statements (sync.entity_writes).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import null, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from core import geo
 from core.pii import Protector
-from server.models import (
-    ConflictResolution,
-    EntityConflict,
-    EntityVersion,
-    Household,
-    Person,
-    Submission,
-    SubmissionState,
-    Village,
-)
+from server.models import ConflictResolution, Household, Submission, SubmissionState, Village
 from sync.compiled_forms import CompiledForms
-from sync.evidence import AREA, MEMBER, carried, renamed, same_people, with_sealed_answers
-from sync.merge import Evidence, Merged, Resolution, merge
+from sync.entity_writes import PERSON_COLUMNS, EntityWrites, Known  # noqa: F401 (PERSON_COLUMNS: sync.pull reads it here)
+from sync.evidence import AREA, Seen, aliases, carried, renamed, seen_people, village_id, with_sealed_answers
+from sync.merge import Evidence, Merged, Resolution, Tail, conflicts_of, extend, merge
 
-# Person properties that are columns of their own; the rest stay in person.properties.
-PERSON_COLUMNS = ("name", "sex", "birth_date", "relation_to_head")
-ID_CARD = "id_card_no"
-_DROP_PEOPLE = text("""
-DELETE FROM person AS p WHERE p.household_id = ANY(CAST(:households AS uuid[])) AND NOT EXISTS (
-    SELECT 1 FROM unnest(CAST(:kept_households AS uuid[]), CAST(:kept_keys AS text[])) AS kept (household_id, person_key)
-    WHERE kept.household_id = p.household_id AND kept.person_key = p.person_key)
-""")
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key "
              "ORDER BY key")
+_EVIDENCE = (Submission.entity_id, Submission.uuid, Submission.subject_type, Submission.area_code, Submission.device_id,
+             Submission.base_version, Submission.collected_at, Submission.supersedes, Submission.evidence,
+             Submission.risk_flags)
+# Entities where a new submission corrects one merged before, or one merged before corrects a new one (it arrived
+# after its correction): either reaches back into the history, which only a replay rewrites.
+_REACHING_BACK = text("""
+SELECT DISTINCT s.entity_id FROM submission AS s
+WHERE s.entity_id = ANY(CAST(:entities AS uuid[])) AND s.state = 'accepted' AND s.uuid <> ALL(CAST(:new AS uuid[]))
+  AND (s.uuid = ANY(CAST(:corrected AS uuid[])) OR s.supersedes = ANY(CAST(:new AS uuid[])))
+""")
 
 
 def reconcile_submissions(session: Session, submission_uuids: list[uuid.UUID], protector: Protector,
                           id_cards: dict[str, str]) -> list[uuid.UUID]:
-    """Rebuilds every entity these submissions are about; returns their ids.
+    """Merges these newly accepted submissions into the entities they are about; returns those entities' ids.
 
     id_cards: clear text of the ID tokens these submissions brought, for the encrypted column.
     """
     if not submission_uuids:
         return []
-    entity_ids = list(session.scalars(select(Submission.entity_id).distinct().where(
-        Submission.uuid.in_(submission_uuids), Submission.entity_id.is_not(None))))
-    reconcile_entities(session, entity_ids, protector, id_cards)
+    rows = session.execute(select(*_EVIDENCE).where(Submission.uuid.in_(submission_uuids),
+                                                    Submission.entity_id.is_not(None),
+                                                    Submission.state == SubmissionState.accepted)).all()
+    entity_ids = sorted({row.entity_id for row in rows})
+    if entity_ids:
+        _reconcile(session, entity_ids, protector, id_cards, rows)
     return entity_ids
 
 
 def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protector: Protector,
                        id_cards: dict[str, str]) -> int:
+    """Rebuilds these entities from their baseline and every accepted submission about them; returns how many had any."""
     ids = sorted(set(entity_ids))
-    if not ids:
-        return 0
+    return _reconcile(session, ids, protector, id_cards, None) if ids else 0
+
+
+def _reconcile(session: Session, ids: list[uuid.UUID], protector: Protector, id_cards: dict[str, str],
+               new_rows: Sequence[Any] | None) -> int:
+    """new_rows: the evidence a push brought, to merge onto the stored tails where it can; None: replay every entity."""
     # One transaction at a time per entity, locked in one order (no deadlock): the second of two concurrent pushes
-    # about a household waits, then reads the first one's submission too.
+    # about a household waits, then reads the first one's submission and tail too.
     session.execute(_LOCK, {"keys": [str(i) for i in ids]})
-    rows = session.execute(
-        select(Submission.entity_id, Submission.uuid, Submission.subject_type, Submission.area_code,
-               Submission.device_id, Submission.base_version, Submission.collected_at, Submission.supersedes,
-               Submission.evidence, Submission.risk_flags)
-        .where(Submission.entity_id.in_(ids), Submission.state == SubmissionState.accepted)).all()
-    by_entity: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_entity[row.entity_id].append(row)
-    households = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(by_entity)))}
-    keys = {entity_id: _history_key(entity_id, evidence_rows) for entity_id, evidence_rows in by_entity.items()}
-    resolutions = _resolutions(session, keys.values())
-    writer = _Writer(protector, id_cards)
-    for entity_id, evidence_rows in by_entity.items():
-        evidence = [_evidence(row) for row in evidence_rows]
-        chosen = resolutions.get(keys[entity_id], ())
-        if evidence_rows[0].subject_type == "village":
-            writer.village(_latest_area(evidence_rows), merge(evidence, chosen))
-        else:
-            household = households.get(entity_id)
-            baseline = _baseline(household)
-            evidence, baseline = _one_key_per_person(evidence, baseline)
-            merged = merge(evidence, chosen, baseline=baseline)
-            writer.household(entity_id, household, _latest_area(evidence_rows), merged, _risk_flags(evidence_rows, merged))
-    writer.flush(session)
-    return len(by_entity)
+    households = _known(session, ids, with_tails=new_rows is not None)
+    rows_by_entity: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in new_rows or ():
+        rows_by_entity[row.entity_id].append(row)
+    tails = _tails(session, households, rows_by_entity) if new_rows is not None else {}
+    keys = {entity_id: _history_key(entity_id, rows) for entity_id, rows in rows_by_entity.items()}
+    resolutions = _resolutions(session, keys.values()) if keys else {}
+    writes = EntityWrites(protector, id_cards)
+    extended = {entity_id for entity_id, tail in tails.items()
+                if _extended(writes, entity_id, households.get(entity_id), tail, rows_by_entity[entity_id],
+                             resolutions.get(keys[entity_id], ()))}
+    # A household without a row has nothing merged yet (every push that accepts a visit writes its household): its
+    # evidence is what this push brought. Any other entity is replayed from all its evidence.
+    fresh = {entity_id: rows for entity_id, rows in rows_by_entity.items()
+             if entity_id not in households and rows[0].subject_type == "household"}
+    replayed = fresh | _all_evidence(session, [i for i in ids if i not in extended and i not in fresh])
+    more = {entity_id: _history_key(entity_id, rows) for entity_id, rows in replayed.items() if entity_id not in keys}
+    if more:
+        resolutions |= _resolutions(session, more.values())
+        keys |= more
+    for entity_id, rows in replayed.items():
+        _replayed(writes, entity_id, households.get(entity_id), rows, resolutions.get(keys[entity_id], ()))
+    writes.flush(session)
+    return len(extended) + len(replayed)
 
 
 def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, batch: int = 500,
@@ -139,7 +139,92 @@ def _recompute_evidence(session: Session, forms: CompiledForms, protector: Prote
     return id_cards
 
 
-def _baseline(household: Household | None) -> tuple[int, dict[str, Any]]:
+def _known(session: Session, ids: list[uuid.UUID], with_tails: bool) -> dict[uuid.UUID, Known]:
+    tail = Household.merge_tail if with_tails else null()
+    rows = session.execute(select(Household.id, Household.area_code, Household.household_no, Household.registry, tail)
+                           .where(Household.id.in_(ids)))
+    return {row[0]: Known(*row) for row in rows}
+
+
+def _tails(session: Session, households: dict[uuid.UUID, Known],
+           rows_by_entity: dict[uuid.UUID, list[Any]]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The stored tails of the entities whose new evidence may be merged onto them."""
+    tails = {entity_id: h.merge_tail for entity_id, h in households.items() if h.merge_tail is not None}
+    areas = {rows[0].area_code for rows in rows_by_entity.values() if rows[0].subject_type == "village"}
+    if areas:
+        tails |= {village_id(area): tail for area, tail in session.execute(
+            select(Village.area_code, Village.merge_tail).where(Village.area_code.in_(areas),
+                                                                Village.merge_tail.is_not(None)))}
+    if tails:
+        new = [row.uuid for entity_id in tails for row in rows_by_entity[entity_id]]
+        corrected = [row.supersedes for entity_id in tails for row in rows_by_entity[entity_id] if row.supersedes]
+        for entity_id in session.scalars(_REACHING_BACK, {"entities": list(tails), "new": new, "corrected": corrected}):
+            del tails[entity_id]
+    return tails
+
+
+def _all_evidence(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    by_entity: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    if not ids:
+        return by_entity
+    for row in session.execute(select(*_EVIDENCE).where(Submission.entity_id.in_(ids),
+                                                        Submission.state == SubmissionState.accepted)):
+        by_entity[row.entity_id].append(row)
+    return by_entity
+
+
+def _extended(writes: EntityWrites, entity_id: uuid.UUID, household: Known | None, stored: dict[str, Any],
+              rows: list[Any], chosen: Iterable[Resolution]) -> bool:
+    """Merges the new evidence onto the stored tail and records the rows it changes; False if only a replay can."""
+    tail = Tail.of_json(stored["merge"])
+    evidence = [_evidence(row) for row in rows]
+    if rows[0].subject_type == "village":
+        merged = extend(tail, evidence, chosen)
+        if merged is not None:
+            stored_conflicts = conflicts_of(tail, chosen) if merged.since == tail.generation else []
+            writes.village(rows[0].area_code, merged, {"merge": merged.tail.as_json()}, stored_conflicts)
+        return merged is not None
+    before = _seen_of_json(stored["people"])
+    seen, names = before, aliases(before)
+    added = seen_people(e.carried for e in evidence)
+    if any(not values <= before.get(key, {}).get(prop, set()) for key, props in added.items()
+           for prop, values in props.items()):
+        seen = seen_people((e.carried for e in evidence), before)
+        if aliases(seen) != names:
+            return False  # a member now goes by another key: every visit naming them merges anew
+    merged = extend(tail, _renamed(evidence, names), chosen)
+    if merged is None:
+        return False
+    latest = set(merged.tail.uuids)
+    flags = {flag for row in rows if str(row.uuid) in latest for flag in row.risk_flags or ()}
+    if merged.tail.generation == tail.generation:  # the latest generation is still the stored one, grown
+        flags |= set(stored["risk_flags"])
+    # Joined onto the stored generation: its conflicts as stored, so that only those the new visits changed are
+    # written again (devices that all started from one version can share a hundred conflicts).
+    stored_conflicts = conflicts_of(tail, chosen) if merged.since == tail.generation else []
+    writes.household(entity_id, household, rows[0].area_code, merged, sorted(flags),
+                     _tail_json(merged, seen, sorted(flags)), before=tail.state, conflicts=stored_conflicts)
+    return True
+
+
+def _replayed(writes: EntityWrites, entity_id: uuid.UUID, household: Known | None, rows: list[Any],
+              chosen: Iterable[Resolution]) -> None:
+    evidence = [_evidence(row) for row in rows]
+    if rows[0].subject_type == "village":
+        merged = merge(evidence, chosen)
+        writes.village(_latest_area(rows), merged, {"merge": merged.tail.as_json()})
+        return
+    version, state = _baseline(household)
+    seen = seen_people([state, *(e.carried for e in evidence)])
+    names = aliases(seen)
+    merged = merge(_renamed(evidence, names), chosen, baseline=(version, renamed(state, names) if names else state))
+    flags = _risk_flags(rows, merged)
+    # A household's first visit keeps no tail, sparing the first round its writing: its next visit replays one.
+    tail = _tail_json(merged, seen, flags) if household is not None else None
+    writes.household(entity_id, household, _latest_area(rows), merged, flags, tail, before=None)
+
+
+def _baseline(household: Known | None) -> tuple[int, dict[str, Any]]:
     """Version 1 of an imported household: its registry record, in the area it was registered in."""
     if household is None or not household.registry:
         return 0, {}
@@ -152,14 +237,19 @@ def _evidence(row: Any) -> Evidence:
                     None if row.supersedes is None else str(row.supersedes))
 
 
-def _one_key_per_person(evidence: list[Evidence], baseline: tuple[int, dict[str, Any]]) -> tuple[
-        list[Evidence], tuple[int, dict[str, Any]]]:
+def _renamed(evidence: list[Evidence], names: dict[str, str]) -> list[Evidence]:
     """The evidence with members named by name and birth year moved to their ID key where one is known."""
-    aliases = same_people([baseline[1], *(e.carried for e in evidence)])
-    if not aliases:
-        return evidence, baseline
-    return ([replace(e, carried=renamed(e.carried, aliases)) for e in evidence],
-            (baseline[0], renamed(baseline[1], aliases)))
+    return [replace(e, carried=renamed(e.carried, names)) for e in evidence] if names else evidence
+
+
+def _tail_json(merged: Merged, seen: Seen, risk_flags: list[str]) -> dict[str, Any]:
+    """What a household keeps to merge its next visit: the tail, the people seen (for same_people), its risk flags."""
+    people = {key: {prop: sorted(values) for prop, values in props.items()} for key, props in seen.items()}
+    return {"merge": merged.tail.as_json(), "people": people, "risk_flags": risk_flags}
+
+
+def _seen_of_json(people: dict[str, dict[str, list[str]]]) -> Seen:
+    return {key: {prop: set(values) for prop, values in props.items()} for key, props in people.items()}
 
 
 def _history_key(entity_id: uuid.UUID, rows: list[Any]) -> tuple[str, str]:
@@ -188,112 +278,3 @@ def _latest_area(rows: list[Any]) -> str:
     return max(rows, key=lambda row: (row.base_version or 0, str(row.uuid))).area_code
 
 
-class _Writer:
-    """Collects the rows of every rebuilt entity of a batch, then writes each table with one or two statements."""
-
-    def __init__(self, protector: Protector, id_cards: dict[str, str]):
-        self.protector, self.id_cards = protector, id_cards
-        self.households: list[dict[str, Any]] = []
-        self.people: list[dict[str, Any]] = []
-        self.villages: list[dict[str, Any]] = []
-        self.histories: list[tuple[str, str, Merged]] = []
-        self.new_entities: set[tuple[str, str]] = set()  # no versions or conflicts stored yet: nothing to replace
-
-    def household(self, household_id: uuid.UUID, existing: Household | None, area_code: str, merged: Merged,
-                  risk_flags: list[str]) -> None:
-        own = {name: value for name, value in merged.state.items() if not name.startswith(MEMBER)}
-        location = own.get("location")
-        area_code = own.pop(AREA, None) or (existing.area_code if existing is not None else area_code)
-        self.households.append({
-            "id": household_id, "area_code": area_code,
-            "household_no": own.get("national_household_no") or (existing.household_no if existing is not None else None),
-            "householder_name": own.get("householder_name"),
-            "location": geo.point(location["lat"], location["lon"]) if isinstance(location, dict) else None,
-            # ID numbers never in clear here: forms pre-fill them from the person, not from these properties.
-            "properties": {name: value for name, value in own.items() if not str(value).startswith("hash:")},
-            "version": merged.version, "risk_flags": risk_flags,
-        })
-        self._people(household_id, area_code[:6], merged)
-        self.histories.append(("household", str(household_id), merged))
-        if existing is None:
-            self.new_entities.add(("household", str(household_id)))
-
-    def village(self, area_code: str, merged: Merged) -> None:
-        self.villages.append({"area_code": area_code, "properties": merged.state, "version": merged.version})
-        self.histories.append(("village", area_code, merged))
-
-    def _people(self, household_id: uuid.UUID, county_code: str, merged: Merged) -> None:
-        people: dict[str, dict[str, Any]] = defaultdict(dict)
-        for name, value in merged.state.items():
-            if name.startswith(MEMBER):
-                key, _, prop = name[len(MEMBER):].partition("/")
-                people[key][prop] = value
-        for key, props in sorted(people.items()):
-            person_id = uuid.uuid5(household_id, key)
-            token = props.get(ID_CARD)
-            clear = self.id_cards.get(token) if token else None
-            self.people.append({
-                "id": person_id, "household_id": household_id, "county_code": county_code, "person_key": key,
-                "name": props.get("name") or "", "sex": props.get("sex"), "birth_date": _date(props.get("birth_date")),
-                "relation_to_head": props.get("relation_to_head"),
-                "properties": {p: v for p, v in props.items() if p not in PERSON_COLUMNS and p != ID_CARD},
-                "id_card_hash": bytes.fromhex(token[5:]) if token else None,
-                "id_card_encrypted": self.protector.encrypt(clear, person_id.bytes) if clear else None,
-            })
-
-    def flush(self, session: Session) -> None:
-        # Core statements run with a list of rows: compiled once, sent as one pipelined batch (executemany).
-        if self.households:
-            statement = insert(Household.__table__)
-            session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
-                name: statement.excluded[name] for name in ("area_code", "household_no", "householder_name", "location",
-                                                            "properties", "version", "risk_flags")}), self.households)
-        known = [uuid.UUID(i) for t, i, _ in self.histories if t == "household" and (t, i) not in self.new_entities]
-        if known:
-            # A member gone from the state (only a superseded visit named them, or they now go by their ID key) loses
-            # its row; rows are matched by person_key, so the people a registry import made keep their ids.
-            session.execute(_DROP_PEOPLE, {"households": known, "kept_households": [p["household_id"] for p in self.people],
-                                           "kept_keys": [p["person_key"] for p in self.people]})
-        if self.people:
-            statement = insert(Person.__table__)
-            excluded, existing = statement.excluded, Person.__table__.c
-            session.execute(statement.on_conflict_do_update(index_elements=["household_id", "person_key"], set_={
-                **{name: excluded[name] for name in (*PERSON_COLUMNS, "county_code", "properties", "id_card_hash")},
-                # A replay without the clear text at hand keeps what was encrypted when the number arrived. A row found
-                # by its key under another id (its key renamed in place by a PII key rotation, sync/rekey.py) keeps
-                # its own: the number is bound to the row's id, and this one was encrypted for the id a new row gets.
-                "id_card_encrypted": case((existing.id == excluded.id, func.coalesce(excluded.id_card_encrypted,
-                                                                                    existing.id_card_encrypted)),
-                                          else_=existing.id_card_encrypted)}),
-                self.people)
-        if self.villages:
-            statement = insert(Village.__table__)
-            session.execute(statement.on_conflict_do_update(index_elements=["area_code"], set_={
-                "properties": statement.excluded.properties, "version": statement.excluded.version,
-                "updated_at": func.now()}), self.villages)
-        self._history(session)
-
-    def _history(self, session: Session) -> None:
-        if not self.histories:
-            return
-        keys = [(t, i) for t, i, _ in self.histories if (t, i) not in self.new_entities]
-        for model in (EntityVersion, EntityConflict) if keys else ():
-            session.execute(delete(model).where(tuple_(model.entity_type, model.entity_id).in_(keys)))
-        versions = [{"entity_type": t, "entity_id": i, "version": v.number, "submission_uuids": list(v.uuids),
-                     "changes": v.changes}  # (before, after) pairs: JSON arrays
-                    for t, i, merged in self.histories for v in merged.versions]
-        conflicts = [{"entity_type": t, "entity_id": i, "property": c.property, "base_version": c.generation,
-                      "base_value": c.base_value, "resolved": c.resolved,
-                      "candidates": [{"device_id": x.device_id, "value": x.value, "uuid": x.uuid} for x in c.candidates]}
-                     for t, i, merged in self.histories for c in merged.conflicts]
-        if versions:
-            session.execute(insert(EntityVersion.__table__), versions)
-        if conflicts:
-            session.execute(insert(EntityConflict.__table__), conflicts)
-
-
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

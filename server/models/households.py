@@ -31,6 +31,9 @@ class Household(Base):
     registry: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # The form's risk flags that held in the visits of the current version (domain.md 3.15), for supervisors.
     risk_flags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default="{}")
+    # The latest generation of its merge (sync.merge.Tail), so a push merges an in-order visit onto it instead of
+    # replaying them all; NULL until a push about a known household keeps it. Only reconciliation reads it.
+    merge_tail: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
 

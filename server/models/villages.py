@@ -19,4 +19,5 @@ class Village(Base):
     county_code: Mapped[str] = mapped_column(String(6), Computed("left(area_code, 6)"), index=True)
     properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     version: Mapped[int] = mapped_column(default=0, server_default="0")
+    merge_tail: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)  # as Household.merge_tail
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())

@@ -42,6 +42,7 @@ class DeviceSettings:
     mix: Mix = field(default_factory=Mix)
     photo_bytes: tuple[int, int] = PHOTO_BYTES
     uploads: bool = True  # False: push only, as the sync benchmark measures submissions alone
+    team: int = 0  # which natural village is its own (tools.simulate.plan)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Device:
         self.stats = Stats()
         self.unaccounted: list[str] = []  # set by verify()
         self._forms_etag: str | None = None
+        self.clock: datetime | None = None  # when the last visit made on this phone was collected
 
     def login(self) -> None:
         answer = self.client.send_json("POST", f"{API}/auth/device-tokens", {
@@ -110,10 +112,11 @@ class Device:
         forms = [self.definitions[(f["form_id"], f["version"])] for f in self.knowledge.forms.values()
                  if (f["form_id"], f["version"]) in self.definitions]
         made = []
-        for form, subject in plan(self.knowledge, forms, self.rng, count, self.settings.mix):
+        for form, subject in plan(self.knowledge, forms, self.rng, count, self.settings.mix, self.settings.team):
             broken = self.rng.random() < self.settings.invalid_share
             one = make_item(form, subject, self.rng, members=self.settings.members, broken=broken,
-                            photo_bytes=self.settings.photo_bytes)
+                            photo_bytes=self.settings.photo_bytes, not_before=self.clock)
+            self.clock = datetime.fromisoformat(one.item["collected_at"])
             self.made[one.uuid] = one
             self.outbox[one.uuid] = one.item
             made.append(one)

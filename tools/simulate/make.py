@@ -43,8 +43,10 @@ class Made:
 
 
 def make_item(definition: FormDefinition, subject: Subject, rng: random.Random, *, members: int | None = None,
-              broken: bool = False, photo_bytes: tuple[int, int] = PHOTO_BYTES) -> Made:
+              broken: bool = False, photo_bytes: tuple[int, int] = PHOTO_BYTES, not_before: datetime | None = None) -> Made:
     """A push item about `subject` whose data formfill drew from `rng`; the same rng state gives the same item.
+
+    not_before: when the device finished its previous visit; this one starts after it, as on a real phone.
 
     Raises:
         FillError: formfill found no valid data for this form with the subject's values.
@@ -63,6 +65,10 @@ def make_item(definition: FormDefinition, subject: Subject, rng: random.Random, 
         mutation = rng.choice(found)
         data, kind = mutation.data, mutation.kind
     started = _visit_start(specs, data, rng)
+    if not_before is not None and started <= not_before:
+        # One phone makes its visits one after another: its device times never go back (merge orders a device's
+        # visits of one version by them). A visit date drawn earlier only sets the day of a device without one.
+        started = not_before + timedelta(minutes=rng.randint(5, 40))
     collected = started + timedelta(minutes=rng.randint(15, 75))
     item = {
         "uuid": uid, "form_id": definition.form_id, "form_version": definition.version,

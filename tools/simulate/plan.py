@@ -22,11 +22,16 @@ class NothingToSurvey(Exception):
 class Mix:
     new_households: float = 0.2  # share of household visits to households the device has not seen before
     villages: float = 0.1  # share of village forms, when the device has any
+    # Share of revisits to the households of the device's own natural village: a work team visits its village's
+    # households, so parallel devices seldom touch one household. 0: drawn from every household the device knows.
+    own_village: float = 0.0
 
 
 def plan(knowledge: Knowledge, forms: list[FormDefinition], rng: random.Random, count: int,
-         mix: Mix = Mix()) -> Iterator[tuple[FormDefinition, Subject]]:  # noqa: B008 (a frozen dataclass)
+         mix: Mix = Mix(), team: int = 0) -> Iterator[tuple[FormDefinition, Subject]]:  # noqa: B008 (a frozen dataclass)
     """`count` (form, subject) pairs drawn from what the device knows; the same rng state gives the same plan.
+
+    team: which natural village is the device's own (the team-th of those with known households, in code order).
 
     Raises:
         NothingToSurvey: no form the device has fits anything it knows.
@@ -34,6 +39,7 @@ def plan(knowledge: Knowledge, forms: list[FormDefinition], rng: random.Random, 
     household_forms = [f for f in forms if f.subject == "household"]
     village_forms = [f for f in forms if f.subject == "village" and knowledge.areas_at(_level(f))]
     households = knowledge.sorted_households() if household_forms else []
+    own = _own_village(households, team)
     villages = knowledge.areas_at(NATURAL_VILLAGE) if household_forms else []
     if not (households or villages or village_forms):
         raise NothingToSurvey("the device knows no household, natural village or village form in its scope")
@@ -55,8 +61,14 @@ def plan(knowledge: Knowledge, forms: list[FormDefinition], rng: random.Random, 
         elif villages and (draw < village_share + mix.new_households or not households):
             yield rng.choice(household_forms), _new_household(rng.choice(villages))
         else:
-            yield rng.choice(household_forms), _household(knowledge, rng.choice(households))
+            drawn_from = own if own and rng.random() < mix.own_village else households
+            yield rng.choice(household_forms), _household(knowledge, rng.choice(drawn_from))
         planned += 1
+
+
+def _own_village(households: list[dict[str, Any]], team: int) -> list[dict[str, Any]]:
+    codes = sorted({h["area_code"] for h in households})
+    return [h for h in households if h["area_code"] == codes[team % len(codes)]] if codes else []
 
 
 def _assigned(knowledge: Knowledge, form: FormDefinition | None,

@@ -149,7 +149,7 @@ def _device(options: Options, index: int) -> Device:
     settings = DeviceSettings(
         username=options.username, password=options.password, device_id=f"sim-{options.seed}-{index:03d}",
         label=f"simulated phone {index}", batch=options.batch, compress=options.compress, members=options.members,
-        invalid_share=options.invalid_share, mix=options.mix, uploads=options.uploads,
+        invalid_share=options.invalid_share, mix=options.mix, uploads=options.uploads, team=index,
     )
     return Device(client, settings, rng)
 
