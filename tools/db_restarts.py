@@ -9,7 +9,9 @@ was away, how long the app took to serve again once the database accepted connec
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -50,9 +52,10 @@ class Cluster:
 
 
 @contextmanager
-def private_cluster(data_dir: Path, port: int) -> Iterator[Cluster]:
-    """A cluster of its own in `data_dir` (made reachable to the `postgres` user when we are root), stopped after."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+def private_cluster(port: int) -> Iterator[Cluster]:
+    """A cluster of its own, in a new folder of the system's temporary directory that the `postgres` user can reach
+    when we are root (pytest's own folders are private to us), stopped and removed after."""
+    data_dir = Path(tempfile.mkdtemp(prefix="survey-private-cluster-"))
     data_dir.chmod(0o755)
     cluster = Cluster(data_dir, port, "", "")
     try:
@@ -60,6 +63,7 @@ def private_cluster(data_dir: Path, port: int) -> Iterator[Cluster]:
         yield Cluster(data_dir, port, url, cluster.devdb("owner-url"))
     finally:
         cluster.devdb("stop")
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @dataclass
@@ -220,7 +224,7 @@ def run(tmp: Path, port: int, devices: int, submissions: int, every: float, time
     """Serves a private cluster's database as `make run` does (gunicorn behind nginx, production settings), lets
     devices push while the cluster is restarted immediately `times` times, then drains and counts."""
     enumerator = next(a for a in ACCOUNTS if a.username == "demo_enumerator")
-    with private_cluster(tmp / "cluster", port) as cluster:
+    with private_cluster(port) as cluster:
         database = live_server.Database(cluster.url, cluster.owner_url)
         live_server.prepare(database)
         with (live_server.gunicorn(cluster.url, tmp / "attachments", tmp / "gunicorn.log", workers=workers_count,
