@@ -605,14 +605,21 @@ class L1Figures:
         return problems
 
 
+def _prepared_devices(name: str, scenario: L1 | L2 | L3, target: Target, recorder: Recorder,
+                      visits: int) -> list[Device]:
+    """The scenario's devices, each with `visits` visits filled offline and waiting in its outbox."""
+    devices = [new_device(target, recorder, name, i, scenario.seed, batch=scenario.batch, timeout=scenario.timeout,
+                          retry=scenario.retry, mix=scenario.mix) for i in range(scenario.devices)]
+    prepare_all(devices, visits, scenario.prepare_threads)
+    return devices
+
+
 def run_l1(scenario: L1, target: Target, report: Callable[[str], None] | None = None) -> L1Figures:
     """N devices fill their visits offline, then sync them in `syncs` sessions at random times over `seconds`."""
     say = report or (lambda line: None)
     recorder, failures = Recorder(), []
-    devices = [new_device(target, recorder, "l1", i, scenario.seed, batch=scenario.batch, timeout=scenario.timeout,
-                          retry=scenario.retry, mix=scenario.mix) for i in range(scenario.devices)]
     say(f"L1: preparing {scenario.devices} devices ({scenario.submissions} visits each)")
-    prepare_all(devices, scenario.submissions, scenario.prepare_threads)
+    devices = _prepared_devices("l1", scenario, target, recorder, scenario.submissions)
     chunks = {}
     for device in devices:
         declare_photos(list(device.made.values()), scenario.photos, scenario.photo_bytes)
@@ -782,10 +789,8 @@ def run_l2(scenario: L2, target: Target, report: Callable[[str], None] | None = 
     """Devices sync at a steady pace and pull after each sync while supervisors read, for `seconds`."""
     say = report or (lambda line: None)
     recorder, failures = Recorder(), []
-    devices = [new_device(target, recorder, "l2", i, scenario.seed, batch=scenario.batch, timeout=scenario.timeout,
-                          retry=scenario.retry, mix=scenario.mix) for i in range(scenario.devices)]
     say(f"L2: preparing {scenario.devices} devices and {scenario.readers} readers")
-    prepare_all(devices, 0, scenario.prepare_threads)
+    devices = _prepared_devices("l2", scenario, target, recorder, 0)
     contexts = [_reader(target, recorder, i, scenario.seed) for i in range(scenario.readers)]
     reads, read_failures, lock = Counter(), Counter(), threading.Lock()
     with Watch(target) as watch:
@@ -947,10 +952,8 @@ class L3Figures:
 def run_l3(scenario: L3, target: Target, report: Callable[[str], None] | None = None) -> L3Figures:
     say = report or (lambda line: None)
     recorder, failures = Recorder(), []
-    devices = [new_device(target, recorder, "l3", i, scenario.seed, batch=scenario.batch, timeout=scenario.timeout,
-                          retry=scenario.retry, mix=scenario.mix) for i in range(scenario.devices)]
     say(f"L3: preparing {scenario.devices} devices ({scenario.submissions} visits each)")
-    prepare_all(devices, scenario.submissions, scenario.prepare_threads)
+    devices = _prepared_devices("l3", scenario, target, recorder, scenario.submissions)
     rng = random.Random(scenario.seed)  # noqa: S311
     moments = sorted((rng.uniform(0, scenario.window), i) for i in range(scenario.devices))
     acked_at: dict[int, float] = {}
