@@ -104,15 +104,22 @@ class CompiledForm:
 
     def validate(self, data: Any) -> list[FieldError]:
         """Every problem of a submission's data, with its path; an empty list when it is valid."""
+        return self.assess(data)[0]
+
+    def assess(self, data: Any) -> tuple[list[FieldError], list[str]]:
+        """validate's problems, and risk_flags' codes when there are none: the calculations done once for both."""
         if type(data) is not dict:
-            return [FieldError("", "type", message("type", {"expected": "object"}))]
+            return [FieldError("", "type", message("type", {"expected": "object"}))], []
         errors: list[FieldError] = []
-        self._check_top(self._compute(data), data, "", errors)
-        return errors
+        top = self._compute(data)
+        self._check_top(top, data, "", errors)
+        return errors, [] if errors else self._flags_of(top)
 
     def risk_flags(self, data: dict[str, Any]) -> list[str]:
         """The codes of the form's risk flags that hold for valid data, over the server's own calculations."""
-        top = self._compute(data)
+        return self._flags_of(self._compute(data))
+
+    def _flags_of(self, top: dict[str, Any]) -> list[str]:
         return [code for code, when in self._risk_flags if rules.truthy(when(top))]
 
     def computed(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -61,18 +61,22 @@ found AS (
     SELECT t.id, other.id AS other_id, 'household_no' AS reason FROM touched AS t
     JOIN household AS other ON other.area_code = t.area_code AND other.household_no = t.household_no AND other.id <> t.id
     UNION
-    -- Through the index on id_card_hash: only the touched households' heads are looked up.
+    -- One household at a time, each look-up through an index: OFFSET 0 keeps the planner from joining whole tables
+    -- on statistics that lag behind a first round's growth.
     SELECT t.id, other.id, 'head_id_card' FROM touched AS t
-    JOIN person AS head ON head.household_id = t.id AND head.relation_to_head = 'head' AND head.id_card_hash IS NOT NULL
-    JOIN person AS other_head ON other_head.id_card_hash = head.id_card_hash AND other_head.household_id <> t.id
-                             AND other_head.relation_to_head = 'head'
-    JOIN household AS other ON other.id = other_head.household_id AND other.area_code = t.area_code
+    CROSS JOIN LATERAL (SELECT head.id_card_hash FROM person AS head
+                        WHERE head.household_id = t.id AND head.relation_to_head = 'head' OFFSET 0) AS head
+    CROSS JOIN LATERAL (SELECT other_head.household_id FROM person AS other_head
+                        WHERE other_head.id_card_hash = head.id_card_hash AND other_head.relation_to_head = 'head'
+                        OFFSET 0) AS other_head
+    JOIN household AS other ON other.id = other_head.household_id AND other.area_code = t.area_code AND other.id <> t.id
 )
 INSERT INTO flag (code, entity_type, entity_id, details)
 SELECT 'possible_duplicate_household', 'household', f.id::text,
        jsonb_build_object('other_household', f.other_id, 'reason', f.reason)
 FROM found AS f
-WHERE NOT EXISTS (SELECT 1 FROM flag WHERE flag.code = 'possible_duplicate_household' AND flag.entity_id = f.id::text
+WHERE NOT EXISTS (SELECT 1 FROM flag WHERE flag.entity_type = 'household' AND flag.entity_id = f.id::text
+                  AND flag.code = 'possible_duplicate_household'
                   AND flag.details ->> 'other_household' = f.other_id::text)
 """)
 

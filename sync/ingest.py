@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
@@ -51,10 +51,26 @@ class ItemResult:
         return answer
 
 
+class Accepted(NamedTuple):
+    """What reconciliation reads of a submission just stored as accepted (sync.reconcile): handed over as stored,
+    rather than read back."""
+
+    uuid: uuid.UUID
+    entity_id: uuid.UUID | None
+    subject_type: str
+    area_code: str
+    device_id: str
+    base_version: int | None
+    collected_at: datetime | None
+    supersedes: uuid.UUID | None
+    evidence: dict[str, Any] | None
+    risk_flags: list[str]
+
+
 @dataclass
 class Ingested:
     results: list[ItemResult]  # one per item, in order
-    accepted: list[uuid.UUID]  # stored now as accepted: what reconciliation takes up
+    accepted: list[Accepted]  # stored now as accepted: what reconciliation takes up
     id_cards: dict[str, str]  # ID tokens of the accepted ones -> clear text, for the encrypted column only
 
 
@@ -94,7 +110,7 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
             status = "invalid" if entry.errors else "accepted"
             results.append(ItemResult(str(entry.uuid), status, entry.errors, _declared_attachments(entry.item), entry.area_code))
             if not entry.errors:
-                accepted.append(entry.uuid)
+                accepted.append(Accepted(**{name: entry.values[name] for name in Accepted._fields}))
         else:
             results.append(_repeat(context, entry, repeats[entry.uuid]))
     return Ingested(results, accepted, context.id_cards)
@@ -178,12 +194,13 @@ def _check_item(context: _Context, item: Any) -> ItemResult | _Checked:
     subject = item.get("subject") if "subject" not in wrong else {}
     entity = entity_id(subject.get("type"), parse_uuid(subject.get("id")), area_code, submission_uuid,
                        None if "supersedes" in wrong else parse_uuid(item.get("supersedes")))
-    errors += _problems(context, item, wrong) + context.claims.errors(item, entity)
+    problems, risk_flags = _problems(context, item, wrong)
+    errors += problems + context.claims.errors(item, entity)
     if any(e["code"] == "out_of_scope" for e in errors):
         # Another area's data is refused, not stored (reliability C2); the device keeps the item.
         return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
     return _Checked(submission_uuid, sha, item, errors, area_code,
-                    _row(context, submission_uuid, sha, item, errors, wrong, entity))
+                    _row(context, submission_uuid, sha, item, errors, wrong, entity, risk_flags))
 
 
 def _within_quota(context: _Context, checked: list[ItemResult | _Checked], quota: int,
@@ -200,8 +217,10 @@ def _within_quota(context: _Context, checked: list[ItemResult | _Checked], quota
             if id(entry) in refused else entry for entry in checked]
 
 
-def _problems(context: _Context, item: dict[str, Any], wrong: frozenset[str]) -> list[dict[str, str]]:
-    """What the schema cannot know: the caller's scope, the areas and forms this server has, the form's own rules."""
+def _problems(context: _Context, item: dict[str, Any],
+              wrong: frozenset[str]) -> tuple[list[dict[str, str]], list[str]]:
+    """What the schema cannot know: the caller's scope, the areas and forms this server has, the form's own rules;
+    and the risk flags the form's rules raise, when its data is right."""
     errors = []
     area_code = _area_code(item)
     if area_code is not None and not covers(context.submitter.scope, area_code):
@@ -210,8 +229,9 @@ def _problems(context: _Context, item: dict[str, Any], wrong: frozenset[str]) ->
     elif area_code is not None and area_code not in context.known_areas:
         errors.append(field_error("subject.area_code", "unknown_area", "没有这个区划代码",
                                   f"There is no area {area_code}; pull the areas again"))
+    risk_flags: list[str] = []
     if wrong & {"form_id", "form_version"}:
-        return errors
+        return errors, risk_flags
     form = context.forms.get(context.session, item["form_id"], item["form_version"])
     if form is None:
         errors.append(field_error("form_version", "form_version_unknown", "服务器上没有这个表单版本",
@@ -220,12 +240,13 @@ def _problems(context: _Context, item: dict[str, Any], wrong: frozenset[str]) ->
         if "subject" not in wrong and item["subject"]["type"] != form.definition.subject:
             errors.append(field_error("subject.type", "subject_mismatch", "对象类型与表单不符",
                                       f"This form is about a {form.definition.subject}"))
-        errors.extend(e.as_dict() for e in form.validate(item["data"]))
-    return errors
+        problems, risk_flags = form.assess(item["data"])
+        errors.extend(e.as_dict() for e in problems)
+    return errors, risk_flags
 
 
 def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list,
-         wrong: frozenset[str], entity: uuid.UUID | None) -> dict[str, Any]:
+         wrong: frozenset[str], entity: uuid.UUID | None, risk_flags: list[str]) -> dict[str, Any]:
     """The submission's columns; a field the schema found wrong is kept in the payload only, never in a column."""
 
     def sound(name: str) -> Any:
@@ -240,8 +261,7 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         # Only accepted submissions are evidence about an entity.
         "entity_id": None if errors else entity,
         "evidence": None if errors else _evidence(context, item),
-        "risk_flags": None if errors else context.forms.get(context.session, item["form_id"],
-                                                            item["form_version"]).risk_flags(item["data"]),
+        "risk_flags": None if errors else risk_flags,
         "base_version": sound("base_version"), "supersedes": parse_uuid(sound("supersedes")),
         "user_id": context.submitter.user_id, "device_id": context.device_id, "token_id": context.submitter.token_id,
         "started_at": parse_time(item.get("started_at")), "collected_at": parse_time(item.get("collected_at")),

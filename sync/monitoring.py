@@ -36,12 +36,12 @@ MOVES = {
 }
 
 _OPEN_CANDIDATES = text("""
-WITH flagged AS (
-    SELECT h.id FROM household AS h
-    WHERE h.id = ANY(CAST(:ids AS uuid[])) AND cardinality(h.risk_flags) > 0
-      AND NOT EXISTS (SELECT 1 FROM monitoring_case AS c WHERE c.household_id = h.id AND c.closed_at IS NULL)
-), opened AS (
-    INSERT INTO monitoring_case (household_id, state) SELECT id, 'candidate' FROM flagged RETURNING id, household_id
+WITH opened AS (
+    -- A household with an open case keeps it: the unique index on open cases decides, probing it once per household.
+    INSERT INTO monitoring_case (household_id, state)
+    SELECT h.id, 'candidate' FROM household AS h WHERE h.id = ANY(CAST(:ids AS uuid[])) AND cardinality(h.risk_flags) > 0
+    ON CONFLICT (household_id) WHERE closed_at IS NULL DO NOTHING
+    RETURNING id, household_id
 )
 INSERT INTO monitoring_event (case_id, from_state, to_state, comment)
 SELECT opened.id, NULL, 'candidate', '风险规则触发 · risk flags hold: ' || array_to_string(h.risk_flags, ', ')

@@ -8,8 +8,10 @@ Each property carries its message in Chinese and English under `x-message`; the 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
@@ -124,6 +126,13 @@ _Validator = validators.extend(Draft202012Validator, type_checker=Draft202012Val
 _Validator.check_schema(ITEM)
 _ITEM = _Validator(ITEM, format_checker=_FORMATS)
 _ENVELOPE = _Validator(ENVELOPE)
+# jsonschema names every error with its path but walks the schema for each item, most of a push's checking time.
+# The same schema compiled to Python code (fastjsonschema) only says right or wrong, several times faster: it goes
+# first, and jsonschema explains the items it finds wrong. Draft 4, where 3.0 is not an integer, as above; the
+# formats are the very same checks. tests/sync/test_push_schema.py holds the two to the same answers.
+_ITEM_IS_RIGHT = fastjsonschema.compile(
+    {**ITEM, "$schema": "http://json-schema.org/draft-04/schema#"}, use_default=False,
+    formats={name: partial(_FORMATS.conforms, format=name) for name in ("uuid", "device-time", "attachment-type")})
 
 _CODES = {"type": "type", "enum": "type", "format": "type", "pattern": "type", "required": "required",
           "minimum": "out_of_range", "maximum": "out_of_range", "minLength": "out_of_range", "maxLength": "out_of_range",
@@ -137,6 +146,11 @@ def envelope_is_valid(batch: Any) -> bool:
 
 def item_errors(item: Any) -> list[dict[str, str]]:
     """The item's problems as per-field errors {field, code, message}, in the order of its fields; [] when right."""
+    try:
+        _ITEM_IS_RIGHT(item)
+        return []
+    except fastjsonschema.JsonSchemaValueException:
+        pass
     return [_field_error(error) for error in sorted(_ITEM.iter_errors(item), key=_order)]
 
 

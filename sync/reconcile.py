@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from datetime import UTC
 from functools import partial
 from typing import Any
 
@@ -25,6 +26,7 @@ from server.models import ConflictResolution, Household, Submission, SubmissionS
 from sync.compiled_forms import CompiledForms
 from sync.entity_writes import PERSON_COLUMNS, EntityWrites, Known  # noqa: F401 (PERSON_COLUMNS: sync.pull reads it here)
 from sync.evidence import AREA, Seen, aliases, carried, renamed, seen_people, village_id, with_sealed_answers
+from sync.ingest import Accepted
 from sync.merge import Evidence, Merged, Resolution, Tail, conflicts_of, extend, merge
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key "
@@ -41,17 +43,13 @@ WHERE s.entity_id = ANY(CAST(:entities AS uuid[])) AND s.state = 'accepted' AND 
 """)
 
 
-def reconcile_submissions(session: Session, submission_uuids: list[uuid.UUID], protector: Protector,
+def reconcile_submissions(session: Session, accepted: Sequence[Accepted], protector: Protector,
                           id_cards: dict[str, str]) -> list[uuid.UUID]:
     """Merges these newly accepted submissions into the entities they are about; returns those entities' ids.
 
     id_cards: clear text of the ID tokens these submissions brought, for the encrypted column.
     """
-    if not submission_uuids:
-        return []
-    rows = session.execute(select(*_EVIDENCE).where(Submission.uuid.in_(submission_uuids),
-                                                    Submission.entity_id.is_not(None),
-                                                    Submission.state == SubmissionState.accepted)).all()
+    rows = [row for row in accepted if row.entity_id is not None]
     entity_ids = sorted({row.entity_id for row in rows})
     if entity_ids:
         _reconcile(session, entity_ids, protector, id_cards, rows)
@@ -232,7 +230,8 @@ def _baseline(household: Known | None) -> tuple[int, dict[str, Any]]:
 
 
 def _evidence(row: Any) -> Evidence:
-    made_at = row.collected_at.isoformat() if row.collected_at is not None else ""
+    # In UTC, whatever offset the device or the database session gave: made_at strings are compared as text.
+    made_at = row.collected_at.astimezone(UTC).isoformat() if row.collected_at is not None else ""
     return Evidence(str(row.uuid), row.device_id, row.base_version, made_at, row.evidence or {},
                     None if row.supersedes is None else str(row.supersedes))
 

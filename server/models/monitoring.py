@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, enum_type, uuid_pk
@@ -30,6 +30,10 @@ class MonitoringCase(Base):
     category: Mapped[str | None] = mapped_column(String(32))  # unstable_tuopin, marginal, sudden_hardship
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # One open case per household: the risk rules open one with ON CONFLICT against it (sync.monitoring).
+    __table_args__ = (Index("uq_monitoring_case_open", "household_id", unique=True,
+                            postgresql_where=text("closed_at IS NULL")),)
 
 
 class MonitoringEvent(Base):

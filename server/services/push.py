@@ -45,11 +45,12 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     received_at = datetime.now(UTC)
     submitter = Submitter(principal.user_id, principal.scope, principal.token_id, principal.device_id)
     ingested = ingest(session, submitter, batch, COMPILED_FORMS, received_at, protector, quarantine_quota)
-    flags.check_submissions(session, ingested.accepted, limits)  # before households move to their new positions
+    accepted = [row.uuid for row in ingested.accepted]
+    flags.check_submissions(session, accepted, limits)  # before households move to their new positions
     reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
     flags.check_duplicates(session, reconciled)
     monitoring.open_candidates(session, reconciled)
-    monitoring.record_visit_measures(session, ingested.accepted)  # on the case a risk in the same visit opened
+    monitoring.record_visit_measures(session, accepted)  # on the case a risk in the same visit opened
     results = ingested.results
     for result in results:
         if result.status == "conflict" or any(e["code"] == "out_of_scope" for e in result.errors):

@@ -7,6 +7,7 @@ nothing of the other county changes.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -107,6 +108,15 @@ def test_a_push_posing_as_another_device_is_refused(client, db_session, teams):
     assert not stored(db_session, sent)
     audit = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "submission.push")).one()
     assert (audit.outcome.value, audit.target, audit.details["reason"]) == ("denied", "phone-b", "device_mismatch")
+
+
+def test_a_device_id_the_database_cannot_hold_is_still_refused_and_audited(client, db_session, teams):
+    # Found by schemathesis: a NUL in the claimed device id made the audit row fail, and the answer a 422.
+    body = json.dumps(batch([item()]) | {"device_id": "phone\u0000b\ud800"})  # ASCII: the lone surrogate escaped
+    answer = client.post(URL, data=body, content_type="application/json", headers=teams["a"])
+    assert answer.status_code == 403 and answer.json["error"]["code"] == "device_mismatch"
+    audit = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "submission.push")).one()
+    assert audit.target == "phone\ufffdb?"
 
 
 def test_a_browser_session_has_no_device_to_push_from(client, db_session, teams):
