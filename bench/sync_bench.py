@@ -50,6 +50,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--revisits", type=float, default=0.0, metavar="SHARE",
                         help="share of visits to households already known (default 0: a first round, one visit each)")
+    parser.add_argument("--demo", choices=("small", "medium"), default="small",
+                        help="demo data the server starts with (small: 40 households in the devices' county, so "
+                             "random revisits pile onto them; medium: 400)")
     parser.add_argument("--own-village", type=float, default=0.0, metavar="SHARE",
                         help="share of revisits to the device's own natural village (default 0: any known household)")
     return parser.parse_args()
@@ -110,7 +113,7 @@ def main() -> int:
     args = parse()
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp, \
             live_server.scratch_database(live_server.server(), "survey_bench") as database:
-        live_server.prepare(database)
+        live_server.prepare(database, args.demo)
         with live_server.gunicorn(database.url, Path(tmp) / "attachments", Path(tmp) / "gunicorn.log", args.workers,
                                   production=True) as running:
             pids = workers(running.pid)
@@ -129,7 +132,8 @@ def main() -> int:
     accepted = result.count("accepted")
     rate = accepted / result.sync_seconds
     print(f"devices {args.devices}, {len(items)} household visits with {args.members} members "
-          f"({args.revisits:.0%} to known households, {args.own_village:.0%} of those in the device's own village), "
+          f"({args.revisits:.0%} to known households, {args.own_village:.0%} of those in the device's own village; "
+          f"{args.demo} demo), "
           f"batches of {args.batch}, "
           f"{args.workers} gunicorn workers, 2 cores shared with PostgreSQL and the load generator")
     print(f"accepted submissions/s end to end: {rate:,.0f} ({accepted} in {result.sync_seconds:.1f} s)")
