@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from schemas.areas import LatLonSchema
 from schemas.common import PageArgsSchema, PageSchema, digits
+from schemas.monitoring import ACTIONS, STATES
 
 
 class MemberSchema(Schema):
@@ -19,6 +20,7 @@ class MemberSchema(Schema):
 class VersionSchema(Schema):
     version = fields.Integer()
     submission_uuids = fields.List(fields.String())
+    risk_flags = fields.List(fields.String(), metadata={"description": "the flags this version's visits raised"})
     changes = fields.Dict(metadata={"description": "property: [before, after]"})
 
 
@@ -38,9 +40,12 @@ class FlagSchema(Schema):
 
 
 class MonitoringEventSchema(Schema):
+    step = fields.String()
     from_state = fields.String(allow_none=True)
     to_state = fields.String()
     comment = fields.String(allow_none=True)
+    step_date = fields.Date(allow_none=True, metadata={"description": "when the step took place, as recorded"})
+    details = fields.Dict(metadata={"description": "the minutes of a review, the checks an elimination passed"})
     at = fields.DateTime()
 
 
@@ -50,6 +55,8 @@ class MeasureViewSchema(Schema):
     measure_date = fields.Date(allow_none=True)
     amount_yuan = fields.Float(allow_none=True)
     responsible_person = fields.String(allow_none=True)
+    risk_types = fields.List(fields.String())
+    status = fields.Function(lambda measure: measure.status.value)
     submission_uuid = fields.UUID(allow_none=True, metadata={"description": "the visit that recorded it, if any"})
     recorded_at = fields.DateTime()
 
@@ -57,6 +64,10 @@ class MeasureViewSchema(Schema):
 class MonitoringCaseViewSchema(Schema):
     id = fields.UUID()
     state = fields.String()
+    risk_types = fields.List(fields.String())
+    channel = fields.String(allow_none=True)
+    notice_started_on = fields.Date(allow_none=True)
+    notice_days = fields.Integer(allow_none=True)
     category = fields.String(allow_none=True)
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
@@ -71,7 +82,8 @@ class HouseholdSchema(Schema):
     householder_name = fields.String(allow_none=True)
     location = fields.Nested(LatLonSchema, allow_none=True)
     version = fields.Integer()
-    risk_flags = fields.List(fields.String())
+    risk_flags = fields.List(fields.String(), metadata={"description": "case-tier flags: a candidate case opens on them"})
+    watch_flags = fields.List(fields.String(), metadata={"description": "watch-tier flags: follow-up without a case"})
     properties = fields.Dict()
     members = fields.List(fields.Nested(MemberSchema))
     history = fields.List(fields.Nested(VersionSchema))
@@ -84,8 +96,13 @@ class HouseholdSchema(Schema):
 
 class HouseholdListArgsSchema(PageArgsSchema):
     area_code = fields.String(load_default=None, validate=digits(15), metadata={"description": "this area and below"})
-    flag = fields.String(load_default=None, validate=validate.Length(max=64), metadata={"description": "a risk flag code"})
-    monitoring_state = fields.String(load_default=None, validate=validate.OneOf(["candidate", "identified", "assisted"]))
+    flag = fields.String(load_default=None, validate=validate.Length(max=64),
+                         metadata={"description": "a risk flag code, of either tier"})
+    watched = fields.Boolean(load_default=None, metadata={"description": "on the watch list (a watch-tier flag holds)"})
+    monitoring_state = fields.String(load_default=None, validate=validate.OneOf(STATES),
+                                     metadata={"description": "a case of the household, open or closed, in this state"})
+    step = fields.String(load_default=None, validate=validate.OneOf(["opened", *ACTIONS]),
+                         metadata={"description": "a case of the household that took this step"})
     category = fields.String(load_default=None, validate=validate.OneOf(["unstable_tuopin", "marginal", "sudden_hardship"]))
 
 
@@ -96,6 +113,7 @@ class HouseholdSummarySchema(Schema):
     householder_name = fields.String(allow_none=True)
     version = fields.Integer()
     risk_flags = fields.List(fields.String())
+    watch_flags = fields.List(fields.String())
 
 
 class HouseholdPageSchema(PageSchema):
@@ -105,6 +123,7 @@ class HouseholdPageSchema(PageSchema):
 class VillageSchema(Schema):
     area_code = fields.String()
     version = fields.Integer()
+    risk_flags = fields.List(fields.String(), metadata={"description": "the village forms' flags (domain.md 4.3) now"})
     updated_at = fields.DateTime()
     properties = fields.Dict()
     history = fields.List(fields.Nested(VersionSchema))

@@ -1,4 +1,5 @@
-"""The flask CLI: areas, forms, users, assignments, entities rebuild, PII key rotation, demo data, backup and restore."""
+"""The flask CLI: areas, forms, users, assignments, entities rebuild, PII key rotation, demo data, yearly monitoring
+parameters, backup and restore."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from schemas.form_definition import form_definition_schema
 from server import config, demo
 from server.extensions import db
 from server.models import AuditOutcome, Role, User
-from server.services import assignments, audit, forms, pull, users
+from server.services import assignments, audit, forms, parameters, pull, users
 from server.services.auth import Principal, principal_of
 from server.services.backup import make, restore
 from server.services.backup.sealed import BackupError
@@ -36,6 +37,7 @@ entities_cli = AppGroup("entities", help="Households and villages as reconciliat
 pii_cli = AppGroup("pii", help="Personal data sealed at rest (PII_KEY, PII_OLD_KEYS).")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 feed_cli = AppGroup("feed", help="The pull feed devices read (protocol.md).")
+parameters_cli = AppGroup("parameters", help="Yearly monitoring thresholds of the province, prefectures and counties.")
 
 
 def _actor() -> str:
@@ -236,6 +238,44 @@ def new_feed_epoch() -> None:
                f"transaction {done.txid}, in the new epoch {done.epoch}: each device's next pull starts over.")
 
 
+@parameters_cli.command("set")
+@click.option("--year", required=True, type=int, help="The year the figures are for.")
+@click.option("--area", "area_code", required=True, help="53 (the province), a prefecture's 4-digit or a county's 6-digit code.")
+@click.option("--monitoring-line", required=True, type=float, help="防返贫动态监测底线, yuan per person per year.")
+@click.option("--dibao-standard", required=True, type=float, help="农村低保标准, yuan per person per year.")
+@click.option("--watch-line", required=True, type=float, help="收入关注线, yuan per person per year.")
+@click.option("--source", required=True, help="Where the figures come from: the document and its number.")
+def set_yearly_parameters(year: int, area_code: str, monitoring_line: float, dibao_standard: float, watch_line: float,
+                          source: str) -> None:
+    """Set (or replace) an area's monitoring line, dibao standard and watch line for a year, as an admin; audited."""
+    values = {"monitoring_line": monitoring_line, "dibao_standard": dibao_standard, "watch_line": watch_line}
+    try:
+        row = parameters.set_parameters(db.session, _actor(), year, area_code, values, source)
+    except DomainError as error:
+        _fail(_error(error))
+    db.session.commit()
+    click.echo(f"已设置 · Set {row.label} ({row.area_code}): {_figures(row)}")
+
+
+@parameters_cli.command("list")
+@click.option("--year", type=int, default=None, help="Only this year.")
+@click.option("--area", "area_code", default=None, help="Only the rows that bear on this area: its own, above and under it.")
+def list_yearly_parameters(year: int | None, area_code: str | None) -> None:
+    """List the figures set, latest year first: a household takes its county's, else its prefecture's, else its
+    province's, for its income year only."""
+    rows = parameters.list_parameters(db.session, year=year, area_code=area_code)
+    for row in rows:
+        click.echo(f"{row.year}  {row.area_code:<6}  {row.area_name['zh']}  {_figures(row)}  source: {row.source}  "
+                   f"(set by {row.set_by}, {row.set_at:%Y-%m-%d %H:%M})")
+    if not rows:
+        click.echo("未设置 · No figures set." if year is None and area_code is None else "无匹配 · No figures match.")
+
+
+def _figures(row: parameters.ParameterRow) -> str:
+    return (f"monitoring line {row.monitoring_line}, dibao standard {row.dibao_standard}, watch line {row.watch_line} "
+            "yuan/person/year")
+
+
 def _backup_setup() -> tuple[Engine, bytes]:
     """The owner's connection (DATABASE_OWNER_URL, else DATABASE_URL's) and BACKUP_KEY; exits 1 on a bad key."""
     try:
@@ -287,7 +327,8 @@ def restore_command(archive: Path) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, pii_cli, demo_cli, feed_cli):
+    for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, pii_cli, demo_cli, feed_cli,
+                  parameters_cli):
         app.cli.add_command(group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_MAX_SECONDS": 12 * 60 * 60,  # a browser session ends this long after sign-in, used or not
     "DB_POOL_SIZE": 5,
     "QUARANTINE_PER_DEVICE_DAY": 500,  # invalid submissions a device may leave on the server a day; more stay on it
+    # Before a case's risk is eliminated (domain.md 3.13): how long its public notice (公示) runs, and how many months
+    # the household's income per head must have stayed above the monitoring line in its accepted visits.
+    "ELIMINATION_NOTICE_DAYS": 7,
+    "ELIMINATION_MONTHS_ABOVE_LINE": 6,
     # Limits on the app's own database sessions, so that nothing it does can hold others up for long: a statement
     # (the longest, a rebuild batch, takes a few seconds), a wait for a row lock (a push then answers 503 with
     # Retry-After and the device retries), and a transaction left open and idle (it would hold back the pull feed).
@@ -74,6 +78,8 @@ _INTEGERS = {
     "SESSION_MAX_SECONDS",
     "DB_POOL_SIZE",
     "QUARANTINE_PER_DEVICE_DAY",
+    "ELIMINATION_NOTICE_DAYS",
+    "ELIMINATION_MONTHS_ABOVE_LINE",
     "DB_STATEMENT_TIMEOUT_MS",
     "DB_LOCK_TIMEOUT_MS",
     "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",

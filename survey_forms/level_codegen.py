@@ -207,9 +207,10 @@ def _unknown_fields(error: type, text: str) -> Callable[[frozenset, dict, str, l
 
 def computed_function(form_id: str, parameters: dict[str, Any], repeats: list[str],
                       calculations: list[Calculation], rule_errors: tuple[type[BaseException], ...]) -> Callable[[dict], dict]:
-    """CompiledForm.computed as one function, the calculations in their order."""
+    """CompiledForm.computed as one function, the calculations in their order; `params` replaces the form's own
+    parameters for one submission (the yearly lines)."""
     out = _Source({"_rule_errors": rule_errors, "_truthy": truthy})
-    params = out.constant(parameters)
+    params = "params"
     out.add(1, f"top = {{**data, '$params': {params}}}")
     for name in repeats:
         # Rows are copied: the calculations write into them, and the caller's data stays as it was.
@@ -229,7 +230,8 @@ def computed_function(form_id: str, parameters: dict[str, Any], repeats: list[st
             out.add(depth, "try:", f"    t = {out.constant(calculation.compiled)}({data})", "except _rule_errors:",
                     "    t = None", f"{data}[{calculation.name!r}] = {value}")
     out.add(1, "return top")
-    return out.build("\n".join(["def computed(data):", *out.lines, ""]), "computed", f"<calculations {form_id}>")
+    header = f"def computed(data, params={out.constant(parameters)}):"
+    return out.build("\n".join([header, *out.lines, ""]), "computed", f"<calculations {form_id}>")
 
 
 def _loops(calculations: list[Calculation], holders: set[str]) -> list[tuple[str | None, list[Calculation]]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
@@ -14,6 +14,7 @@ from survey_forms.checks import Check, answered, same_value, value_check
 from survey_forms.definition import FormDefinition
 from survey_forms.levels import FieldAt, Level, levels_of
 from survey_forms.messages import message
+from survey_forms.risk_tiers import NO_FLAGS, RaisedFlags, RiskTier, tier_of
 
 Rule = Callable[[Any], Any]
 # What a rule may raise on some data: the validator then takes the rule's value to be None.
@@ -77,6 +78,20 @@ class CompiledLevel:
     relevance: tuple[Rule, ...]
 
 
+class Irrelevant(NamedTuple):
+    """The fields a valid submission's own answers make irrelevant: by name at the top, and per row of each repeat.
+    Reconciliation clears what they save to (domain: irrelevant means empty, not "unchanged")."""
+
+    top: frozenset[str]
+    rows: dict[str, list[frozenset[str]]]  # repeat name -> one set per row, in the order sent
+
+
+class Assessment(NamedTuple):
+    errors: list[FieldError]
+    flags: RaisedFlags  # none when there are errors
+    irrelevant: Irrelevant | None  # None when there are errors
+
+
 class CompiledForm:
     """One form version, compiled: rules become closures, checks are chosen per field once.
 
@@ -95,32 +110,57 @@ class CompiledForm:
         levels = levels_of(document)
         self._top = self._compile_level(levels[None], levels)
         self._calculations = self._compile_calculations(levels)
-        self._risk_flags = [(flag["code"], _safe(rules.compile_rule(flag["when"])))
+        self._risk_flags = [(flag["code"], tier_of(flag), _safe(rules.compile_rule(flag["when"])))
                             for flag in document.get("rules", {}).get("risk_flags", [])]
-        self._compute: Callable[[dict[str, Any]], dict[str, Any]] = self._computed_by_interpreter
+        self._compute: Callable[..., dict[str, Any]] = self._computed_by_interpreter
         self._check_top: level_codegen.LevelCheck = partial(self._check_level, self._top)
         if generated:
             self._generate()
 
     def validate(self, data: Any) -> list[FieldError]:
         """Every problem of a submission's data, with its path; an empty list when it is valid."""
-        return self.assess(data)[0]
+        return self.assess(data).errors
 
-    def assess(self, data: Any) -> tuple[list[FieldError], list[str]]:
-        """validate's problems, and risk_flags' codes when there are none: the calculations done once for both."""
+    def assess(self, data: Any, parameters: Mapping[str, Any] | None = None) -> Assessment:
+        """validate's problems; when there are none, risk_flags' and irrelevant's: the calculations done once.
+
+        parameters: values to put over the form's own for this submission (the yearly lines of its area and year).
+        """
         if type(data) is not dict:
-            return [FieldError("", "type", message("type", {"expected": "object"}))], []
+            return Assessment([FieldError("", "type", message("type", {"expected": "object"}))], NO_FLAGS, None)
         errors: list[FieldError] = []
-        top = self._compute(data)
+        top = self._compute(data, {**self.parameters, **parameters}) if parameters else self._compute(data)
         self._check_top(top, data, "", errors)
-        return errors, [] if errors else self._flags_of(top)
+        if errors:
+            return Assessment(errors, NO_FLAGS, None)
+        return Assessment(errors, self._flags_of(top), self._irrelevant_of(top))
 
-    def risk_flags(self, data: dict[str, Any]) -> list[str]:
-        """The codes of the form's risk flags that hold for valid data, over the server's own calculations."""
+    def irrelevant(self, data: dict[str, Any]) -> Irrelevant:
+        """The fields valid data makes irrelevant, over the server's own calculations."""
+        return self._irrelevant_of(self._compute(data))
+
+    def _irrelevant_of(self, top: dict[str, Any]) -> Irrelevant:
+        rows = {}
+        for field in self._top.fields:
+            if field.repeat is not None:
+                values = top.get(field.name)
+                rows[field.name] = [self._irrelevant_in(field.repeat, row) if type(row) is dict else frozenset()
+                                    for row in (values if type(values) is list else ())]
+        return Irrelevant(self._irrelevant_in(self._top, top), rows)
+
+    def _irrelevant_in(self, level: CompiledLevel, context: dict[str, Any]) -> frozenset[str]:
+        known: list[bool | None] = [None] * len(level.relevance)
+        return frozenset(field.name for field in level.fields
+                         if field.relevant and not self._relevant(level, field, context, known))
+
+    def risk_flags(self, data: dict[str, Any]) -> RaisedFlags:
+        """The codes of the form's risk flags that hold for valid data, over the server's own calculations, by tier."""
         return self._flags_of(self._compute(data))
 
-    def _flags_of(self, top: dict[str, Any]) -> list[str]:
-        return [code for code, when in self._risk_flags if rules.truthy(when(top))]
+    def _flags_of(self, top: dict[str, Any]) -> RaisedFlags:
+        held = [(code, tier) for code, tier, when in self._risk_flags if rules.truthy(when(top))]
+        return RaisedFlags([code for code, tier in held if tier is RiskTier.case],
+                           [code for code, tier in held if tier is RiskTier.watch])
 
     def computed(self, data: dict[str, Any]) -> dict[str, Any]:
         """The data with every calculation done by the server, in dependency order."""
@@ -133,12 +173,13 @@ class CompiledForm:
         repeats = [level.name for level in self._repeats_of(self._top)]
         self._compute = level_codegen.computed_function(form_id, self.parameters, repeats, self._calculations, RULE_ERRORS)
 
-    def _computed_by_interpreter(self, data: dict[str, Any]) -> dict[str, Any]:
-        top: dict[str, Any] = {**data, "$params": self.parameters}
+    def _computed_by_interpreter(self, data: dict[str, Any], params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        params = self.parameters if params is None else params
+        top: dict[str, Any] = {**data, "$params": params}
         for repeat in self._repeats_of(self._top):
             rows = data.get(repeat.name)
             if type(rows) is list:
-                top[repeat.name] = [{**row, "$root": top, "$params": self.parameters} if type(row) is dict else row
+                top[repeat.name] = [{**row, "$root": top, "$params": params} if type(row) is dict else row
                                     for row in rows]
         for level_name, name, rule, *_ in self._calculations:
             if level_name is None:

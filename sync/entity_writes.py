@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core import geo
 from core.pii import Protector
 from server.models import EntityConflict, EntityVersion, Household, Person, Village
+from survey_forms.risk_tiers import RaisedFlags
 from sync import bulk
 from sync.evidence import AREA, MEMBER
 from sync.merge import Conflict, Merged
@@ -28,7 +29,7 @@ from sync.merge import Conflict, Merged
 PERSON_COLUMNS = ("name", "sex", "birth_date", "relation_to_head")
 ID_CARD = "id_card_no"
 _HOUSEHOLD_COLUMNS = ("area_code", "household_no", "householder_name", "location", "properties", "version",
-                      "risk_flags", "merge_tail")
+                      "risk_flags", "watch_flags", "merge_tail")
 # Column names from the constants above only, never a value: bandit's B608 is waived on these two lines for that.
 _UPSERT_HOUSEHOLDS = "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _HOUSEHOLD_COLUMNS)  # nosec B608
 _UPSERT_PEOPLE = "ON CONFLICT (household_id, person_key) DO UPDATE SET " + ", ".join(  # nosec B608
@@ -39,7 +40,8 @@ _UPSERT_PEOPLE = "ON CONFLICT (household_id, person_key) DO UPDATE SET " + ", ".
     ", id_card_encrypted = CASE WHEN person.id = excluded.id "
     "THEN coalesce(excluded.id_card_encrypted, person.id_card_encrypted) ELSE person.id_card_encrypted END")
 _UPSERT_VILLAGES = ("ON CONFLICT (area_code) DO UPDATE SET properties = excluded.properties, "
-                    "version = excluded.version, merge_tail = excluded.merge_tail, updated_at = now()")
+                    "version = excluded.version, risk_flags = excluded.risk_flags, merge_tail = excluded.merge_tail, "
+                    "updated_at = now()")
 # A member gone from the state (only a superseded visit named them, or they now go by their ID key) loses its row;
 # rows are matched by person_key, so the people a registry import made keep their ids.
 _DROP_PEOPLE = text("""
@@ -98,7 +100,7 @@ class EntityWrites:
         self.new_entities: set[tuple[str, str]] = set()  # no versions or conflicts stored yet: nothing to replace
 
     def household(self, household_id: uuid.UUID, known: Known | None, area_code: str, merged: Merged,
-                  risk_flags: list[str], tail: dict[str, Any] | None, before: Mapping[str, Any] | None,
+                  flags: RaisedFlags, tail: dict[str, Any] | None, before: Mapping[str, Any] | None,
                   conflicts: list[Conflict] | None = None) -> None:
         """before: the state the merge extended (only the people it changed are written), None after a replay;
         conflicts: those stored of the generation the merge joined (only the ones it changed are written)."""
@@ -112,7 +114,7 @@ class EntityWrites:
             "location": geo.point(location["lat"], location["lon"]) if isinstance(location, dict) else None,
             # ID numbers never in clear here: forms pre-fill them from the person, not from these properties.
             "properties": {name: value for name, value in own.items() if not str(value).startswith("hash:")},
-            "version": merged.version, "risk_flags": risk_flags, "merge_tail": tail,
+            "version": merged.version, "risk_flags": flags.risk, "watch_flags": flags.watch, "merge_tail": tail,
         })
         people = _members(merged.state)
         if before is not None and known is not None and known.area_code[:6] == area_code[:6]:
@@ -127,9 +129,10 @@ class EntityWrites:
         if known is None:
             self.new_entities.add(("household", str(household_id)))
 
-    def village(self, area_code: str, merged: Merged, tail: dict[str, Any], conflicts: list[Conflict] | None = None) -> None:
+    def village(self, area_code: str, merged: Merged, tail: dict[str, Any], risk_flags: list[str],
+                conflicts: list[Conflict] | None = None) -> None:
         self.villages.append({"area_code": area_code, "properties": merged.state, "version": merged.version,
-                              "merge_tail": tail})
+                              "risk_flags": risk_flags, "merge_tail": tail})
         self._history_of("village", area_code, merged, conflicts)
 
     def _history_of(self, entity_type: str, entity_id: str, merged: Merged, stored: list[Conflict] | None) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from core.pii import ID_CARD_PROPERTIES, PHONE_PROPERTIES, Protector
 from survey_forms.checks import answered
 from survey_forms.levels import levels_of
+from survey_forms.validator import Irrelevant
 
 # Reconciliation's own namespace for ids it makes (a new household from the submission that created it).
 NAMESPACE = uuid.UUID("8d5f3c2e-6a1b-4c7d-9e2f-3b4a5c6d7e8f")
@@ -104,23 +105,35 @@ def sealed_answers(save_map: SaveMap, data: dict[str, Any]) -> Iterator[Any]:
 
 
 def carried(save_map: SaveMap, data: dict[str, Any], area_code: str | None, protector: Protector,
-            id_cards: dict[str, str]) -> dict[str, Any]:
+            id_cards: dict[str, str], irrelevant: Irrelevant | None = None) -> dict[str, Any]:
     """The properties a submission carries (unanswered fields carry nothing); ID numbers as their tokens, phone
-    numbers sealed.
+    numbers sealed. A field the submission's own answers make irrelevant carries null: its property is cleared (a
+    loan repaid, a child back in school), where an unanswered relevant one leaves the property as it was.
 
     id_cards receives token -> clear text, for the encrypted column only.
     """
     values = _carried(save_map.top, data, protector, id_cards)
+    if irrelevant is not None:
+        values |= _cleared(save_map.top, irrelevant.top)
     if save_map.entity == "household" and area_code is not None:
         values[AREA] = area_code
     for repeat, targets in save_map.repeats.items():
         rows = data.get(repeat)
-        for row in rows if type(rows) is list else ():
+        cleared_rows = irrelevant.rows.get(repeat, []) if irrelevant is not None else []
+        for index, row in enumerate(rows if type(rows) is list else ()):
             key = person_key(row, targets, protector) if type(row) is dict else None
             if key is not None:
-                for name, value in _carried(targets, row, protector, id_cards).items():
+                member = _carried(targets, row, protector, id_cards)
+                if index < len(cleared_rows):
+                    member |= _cleared(targets, cleared_rows[index])
+                for name, value in member.items():
                     values[f"{MEMBER}{key}/{name}"] = value
     return values
+
+
+def _cleared(targets: Mapping[str, str], names: frozenset[str]) -> dict[str, None]:
+    """The properties that irrelevant fields save to, as null."""
+    return {targets[name].partition(".")[2]: None for name in names if name in targets}
 
 
 def person_key(row: dict[str, Any], targets: Mapping[str, str], protector: Protector) -> str | None:

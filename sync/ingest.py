@@ -16,14 +16,17 @@ from core.errors import BatchTooLarge, MalformedBatch
 from core.pii import Protector
 from core.scope import covers
 from server.models import Area, Submission, SubmissionConflict, SubmissionState
+from survey_forms.validator import Assessment, Irrelevant
 from sync import bulk
 from sync.claims import Claims, read_claims
 from sync.compiled_forms import CompiledForms
+from sync.cross_checks import CrossCheck, item_checks
 from sync.evidence import carried, entity_id
 from sync.items import content_hash, field_error, parse_time, parse_uuid, repeated_attachment_names
 from sync.limits import MAX_ITEM_BYTES, MAX_ITEMS
 from sync.push_schema import envelope_is_valid, item_errors
 from sync.sealing import save_map_of, seal_payload
+from sync.yearly_parameters import Lookup
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,16 @@ class Accepted(NamedTuple):
     supersedes: uuid.UUID | None
     evidence: dict[str, Any] | None
     risk_flags: list[str]
+    watch_flags: list[str]
+    form_id: str
+    form_version: int
 
 
 @dataclass
 class Ingested:
     results: list[ItemResult]  # one per item, in order
     accepted: list[Accepted]  # stored now as accepted: what reconciliation takes up
+    cross_checks: dict[uuid.UUID, list[CrossCheck]]  # the supervisor cross-checks their clear data fails (6.2)
     id_cards: dict[str, str]  # ID tokens of the accepted ones -> clear text, for the encrypted column only
 
 
@@ -92,13 +99,13 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
     known = frozenset(session.scalars(select(Area.code).where(Area.code.in_(codes)))) if codes else frozenset()
     items = [item for item in batch["submissions"] if type(item) is dict]
     context = _Context(session, submitter, submitter.device_id, forms, sent_at, skew, known,
-                       read_claims(session, submitter.scope, items), protector, {})
+                       read_claims(session, submitter.scope, items), protector, {}, Lookup(session))
     checked = _within_quota(context, [_check_item(context, item) for item in batch["submissions"]], quarantine_quota,
                             received_at)
     to_store = [c for c in checked if isinstance(c, _Checked)]
     inserted = _insert_all(context, to_store)
     repeats = _stored_versions(context, [c.uuid for c in to_store if c.uuid not in inserted])
-    results, accepted = [], []
+    results, accepted, checks = [], [], {}
     for entry in checked:
         if isinstance(entry, ItemResult):
             results.append(entry)
@@ -111,9 +118,11 @@ def ingest(session: Session, submitter: Submitter, batch: Any, forms: CompiledFo
             results.append(ItemResult(str(entry.uuid), status, entry.errors, _declared_attachments(entry.item), entry.area_code))
             if not entry.errors:
                 accepted.append(Accepted(**{name: entry.values[name] for name in Accepted._fields}))
+                if entry.values["subject_type"] == "household":  # here its ID numbers are still in clear
+                    checks[entry.uuid] = item_checks(entry.item["data"])
         else:
             results.append(_repeat(context, entry, repeats[entry.uuid]))
-    return Ingested(results, accepted, context.id_cards)
+    return Ingested(results, accepted, checks, context.id_cards)
 
 
 def check_envelope(batch: Any) -> str:
@@ -152,6 +161,7 @@ class _Context:
     claims: Claims  # what the batch's subject ids and supersedes name, as the submitter may see it
     protector: Protector
     id_cards: dict[str, str]  # filled as items are read: ID tokens -> clear text
+    yearly: Lookup  # the yearly lines of each area and year, which the form's rules read instead of its defaults
 
 
 @dataclass
@@ -194,13 +204,13 @@ def _check_item(context: _Context, item: Any) -> ItemResult | _Checked:
     subject = item.get("subject") if "subject" not in wrong else {}
     entity = entity_id(subject.get("type"), parse_uuid(subject.get("id")), area_code, submission_uuid,
                        None if "supersedes" in wrong else parse_uuid(item.get("supersedes")))
-    problems, risk_flags = _problems(context, item, wrong)
+    problems, assessment = _problems(context, item, wrong)
     errors += problems + context.claims.errors(item, entity)
     if any(e["code"] == "out_of_scope" for e in errors):
         # Another area's data is refused, not stored (reliability C2); the device keeps the item.
         return ItemResult(str(submission_uuid), "invalid", errors, area_code=area_code)
     return _Checked(submission_uuid, sha, item, errors, area_code,
-                    _row(context, submission_uuid, sha, item, errors, wrong, entity, risk_flags))
+                    _row(context, submission_uuid, sha, item, errors, wrong, entity, assessment))
 
 
 def _within_quota(context: _Context, checked: list[ItemResult | _Checked], quota: int,
@@ -218,9 +228,9 @@ def _within_quota(context: _Context, checked: list[ItemResult | _Checked], quota
 
 
 def _problems(context: _Context, item: dict[str, Any],
-              wrong: frozenset[str]) -> tuple[list[dict[str, str]], list[str]]:
+              wrong: frozenset[str]) -> tuple[list[dict[str, str]], Assessment | None]:
     """What the schema cannot know: the caller's scope, the areas and forms this server has, the form's own rules;
-    and the risk flags the form's rules raise, when its data is right."""
+    and, when its data is right, what the form's rules say of it (risk flags, irrelevant fields)."""
     errors = []
     area_code = _area_code(item)
     if area_code is not None and not covers(context.submitter.scope, area_code):
@@ -229,9 +239,9 @@ def _problems(context: _Context, item: dict[str, Any],
     elif area_code is not None and area_code not in context.known_areas:
         errors.append(field_error("subject.area_code", "unknown_area", "没有这个区划代码",
                                   f"There is no area {area_code}; pull the areas again"))
-    risk_flags: list[str] = []
+    assessment = None
     if wrong & {"form_id", "form_version"}:
-        return errors, risk_flags
+        return errors, assessment
     form = context.forms.get(context.session, item["form_id"], item["form_version"])
     if form is None:
         errors.append(field_error("form_version", "form_version_unknown", "服务器上没有这个表单版本",
@@ -240,13 +250,15 @@ def _problems(context: _Context, item: dict[str, Any],
         if "subject" not in wrong and item["subject"]["type"] != form.definition.subject:
             errors.append(field_error("subject.type", "subject_mismatch", "对象类型与表单不符",
                                       f"This form is about a {form.definition.subject}"))
-        problems, risk_flags = form.assess(item["data"])
-        errors.extend(e.as_dict() for e in problems)
-    return errors, risk_flags
+        collected = parse_time(item.get("collected_at"))
+        yearly = context.yearly.overrides(area_code, item["data"], collected.date() if collected else None)
+        assessment = form.assess(item["data"], yearly)
+        errors.extend(e.as_dict() for e in assessment.errors)
+    return errors, assessment
 
 
 def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str, Any], errors: list,
-         wrong: frozenset[str], entity: uuid.UUID | None, risk_flags: list[str]) -> dict[str, Any]:
+         wrong: frozenset[str], entity: uuid.UUID | None, assessment: Assessment | None) -> dict[str, Any]:
     """The submission's columns; a field the schema found wrong is kept in the payload only, never in a column."""
 
     def sound(name: str) -> Any:
@@ -260,8 +272,9 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         "subject_type": subject.get("type"), "subject_id": parse_uuid(subject.get("id")), "area_code": _area_code(item),
         # Only accepted submissions are evidence about an entity.
         "entity_id": None if errors else entity,
-        "evidence": None if errors else _evidence(context, item),
-        "risk_flags": None if errors else risk_flags,
+        "evidence": None if errors else _evidence(context, item, assessment.irrelevant),
+        "risk_flags": None if errors else assessment.flags.risk,
+        "watch_flags": None if errors else assessment.flags.watch,
         "base_version": sound("base_version"), "supersedes": parse_uuid(sound("supersedes")),
         "user_id": context.submitter.user_id, "device_id": context.device_id, "token_id": context.submitter.token_id,
         "started_at": parse_time(item.get("started_at")), "collected_at": parse_time(item.get("collected_at")),
@@ -280,11 +293,11 @@ def _sealed(context: _Context, submission_uuid: uuid.UUID, item: dict[str, Any])
     return seal_payload(context.protector, save_map_of(context.session, context.forms, item), submission_uuid, item)
 
 
-def _evidence(context: _Context, item: dict[str, Any]) -> dict[str, Any] | None:
+def _evidence(context: _Context, item: dict[str, Any], irrelevant: Irrelevant) -> dict[str, Any] | None:
     """What the item's data carries to its entity, worked out once here rather than at every later replay."""
     save_map = context.forms.save_map(context.session, item["form_id"], item["form_version"])
     return None if save_map is None else carried(save_map, item["data"], _area_code(item), context.protector,
-                                                 context.id_cards)
+                                                 context.id_cards, irrelevant)
 
 
 def _insert_all(context: _Context, entries: list[_Checked]) -> set[uuid.UUID]:

@@ -168,7 +168,7 @@ def _villages(session: Session, codes: list[str], view: DeviceView) -> Rendered:
     for village in session.scalars(select(Village).where(Village.area_code.in_(codes))):
         yield village.area_code, village.version, {
             "area_code": village.area_code, "prefill": view.properties("village", village.properties or {}),
-            "version": village.version,
+            "version": village.version, "risk_flags": village.risk_flags,
         }
 
 

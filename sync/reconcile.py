@@ -23,17 +23,22 @@ from sqlalchemy.orm import Session
 
 from core.pii import Protector
 from server.models import ConflictResolution, Household, Submission, SubmissionState, Village
+from survey_forms.risk_tiers import NO_FLAGS, RaisedFlags
+from sync import monitoring
 from sync.compiled_forms import CompiledForms
 from sync.entity_writes import PERSON_COLUMNS, EntityWrites, Known  # noqa: F401 (PERSON_COLUMNS: sync.pull reads it here)
 from sync.evidence import AREA, Seen, aliases, carried, renamed, seen_people, village_id, with_sealed_answers
 from sync.ingest import Accepted
 from sync.merge import Evidence, Merged, Resolution, Tail, conflicts_of, extend, merge
+from sync.yearly_parameters import Lookup
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key "
              "ORDER BY key")
 _EVIDENCE = (Submission.entity_id, Submission.uuid, Submission.subject_type, Submission.area_code, Submission.device_id,
              Submission.base_version, Submission.collected_at, Submission.supersedes, Submission.evidence,
-             Submission.risk_flags)
+             Submission.risk_flags, Submission.watch_flags, Submission.form_id, Submission.form_version)
+# The case-tier flag reconciliation raises itself: income per head fell sharply against the version before.
+INCOME_DROP = "income_drop"
 # Entities where a new submission corrects one merged before, or one merged before corrects a new one (it arrived
 # after its correction): either reaches back into the history, which only a replay rewrites.
 _REACHING_BACK = text("""
@@ -44,7 +49,7 @@ WHERE s.entity_id = ANY(CAST(:entities AS uuid[])) AND s.state = 'accepted' AND 
 
 
 def reconcile_submissions(session: Session, accepted: Sequence[Accepted], protector: Protector,
-                          id_cards: dict[str, str]) -> list[uuid.UUID]:
+                          id_cards: dict[str, str], forms: CompiledForms) -> list[uuid.UUID]:
     """Merges these newly accepted submissions into the entities they are about; returns those entities' ids.
 
     id_cards: clear text of the ID tokens these submissions brought, for the encrypted column.
@@ -52,19 +57,19 @@ def reconcile_submissions(session: Session, accepted: Sequence[Accepted], protec
     rows = [row for row in accepted if row.entity_id is not None]
     entity_ids = sorted({row.entity_id for row in rows})
     if entity_ids:
-        _reconcile(session, entity_ids, protector, id_cards, rows)
+        _reconcile(session, entity_ids, protector, id_cards, forms, rows)
     return entity_ids
 
 
 def reconcile_entities(session: Session, entity_ids: Iterable[uuid.UUID], protector: Protector,
-                       id_cards: dict[str, str]) -> int:
+                       id_cards: dict[str, str], forms: CompiledForms) -> int:
     """Rebuilds these entities from their baseline and every accepted submission about them; returns how many had any."""
     ids = sorted(set(entity_ids))
-    return _reconcile(session, ids, protector, id_cards, None) if ids else 0
+    return _reconcile(session, ids, protector, id_cards, forms, None) if ids else 0
 
 
 def _reconcile(session: Session, ids: list[uuid.UUID], protector: Protector, id_cards: dict[str, str],
-               new_rows: Sequence[Any] | None) -> int:
+               forms: CompiledForms, new_rows: Sequence[Any] | None) -> int:
     """new_rows: the evidence a push brought, to merge onto the stored tails where it can; None: replay every entity."""
     # One transaction at a time per entity, locked in one order (no deadlock): the second of two concurrent pushes
     # about a household waits, then reads the first one's submission and tail too.
@@ -77,9 +82,10 @@ def _reconcile(session: Session, ids: list[uuid.UUID], protector: Protector, id_
     keys = {entity_id: _history_key(entity_id, rows) for entity_id, rows in rows_by_entity.items()}
     resolutions = _resolutions(session, keys.values()) if keys else {}
     writes = EntityWrites(protector, id_cards)
+    drop = partial(_drop_percent, session, forms)
     extended = {entity_id for entity_id, tail in tails.items()
                 if _extended(writes, entity_id, households.get(entity_id), tail, rows_by_entity[entity_id],
-                             resolutions.get(keys[entity_id], ()))}
+                             resolutions.get(keys[entity_id], ()), drop)}
     # A household without a row has nothing merged yet (every push that accepts a visit writes its household): its
     # evidence is what this push brought. Any other entity is replayed from all its evidence.
     fresh = {entity_id: rows for entity_id, rows in rows_by_entity.items()
@@ -90,7 +96,7 @@ def _reconcile(session: Session, ids: list[uuid.UUID], protector: Protector, id_
         resolutions |= _resolutions(session, more.values())
         keys |= more
     for entity_id, rows in replayed.items():
-        _replayed(writes, entity_id, households.get(entity_id), rows, resolutions.get(keys[entity_id], ()))
+        _replayed(writes, entity_id, households.get(entity_id), rows, resolutions.get(keys[entity_id], ()), drop)
     writes.flush(session)
     return len(extended) + len(replayed)
 
@@ -102,8 +108,8 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
 
     Entities go in order of their id, `batch` at a time, each batch committed by `commit` before the next, so a
     rebuild holds no lock and no snapshot for long (the pull feed waits for nothing) and, stopped, goes on from the
-    last id `progress` reported (`after`). The evidence is worked out again from each payload, so a rebuild also
-    takes up a change of that code.
+    last id `progress` reported (`after`). The evidence and risk flags are worked out again from each payload, so a
+    rebuild also takes up a change of that code (and splits flags stored before their tiers).
     """
     accepted = (Submission.entity_id.is_not(None), Submission.state == SubmissionState.accepted)
     query = select(Submission.entity_id).distinct().where(*accepted).order_by(Submission.entity_id)
@@ -111,7 +117,8 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
         id_cards = _recompute_evidence(session, forms, protector, chunk)
-        reconcile_entities(session, chunk, protector, id_cards)
+        reconcile_entities(session, chunk, protector, id_cards, forms)
+        monitoring.attach_measures(session, chunk)  # each visit's measures on the case its time falls in
         if commit is not None:
             commit()
         if progress is not None:
@@ -121,19 +128,26 @@ def rebuild_all(session: Session, forms: CompiledForms, protector: Protector, ba
 
 def _recompute_evidence(session: Session, forms: CompiledForms, protector: Protector,
                         entity_ids: list[uuid.UUID]) -> dict[str, str]:
-    """The evidence of these entities' accepted submissions, from their payloads; the ID tokens met, in clear."""
+    """The evidence and risk flags of these entities' accepted submissions, from their payloads; the ID tokens met,
+    in clear."""
     rows = session.execute(select(Submission.uuid, Submission.form_id, Submission.form_version, Submission.area_code,
-                                  Submission.payload)
+                                  Submission.collected_at, Submission.payload)
                            .where(Submission.entity_id.in_(entity_ids), Submission.state == SubmissionState.accepted))
     id_cards: dict[str, str] = {}
+    yearly = Lookup(session)
     for row in rows:
         save_map = forms.save_map(session, row.form_id, row.form_version)
         if save_map is None:
-            values = None
+            values, flags = None, NO_FLAGS
         else:
             data = with_sealed_answers(save_map, row.payload["data"], partial(protector.open, context=row.uuid.bytes))
-            values = carried(save_map, data, row.area_code, protector, id_cards)
-        session.execute(Submission.__table__.update().where(Submission.uuid == row.uuid).values(evidence=values))
+            collected = row.collected_at.date() if row.collected_at else None
+            assessment = forms.get(session, row.form_id, row.form_version).assess(
+                data, yearly.overrides(row.area_code, data, collected))
+            values = carried(save_map, data, row.area_code, protector, id_cards, assessment.irrelevant)
+            flags = assessment.flags
+        session.execute(Submission.__table__.update().where(Submission.uuid == row.uuid).values(
+            evidence=values, risk_flags=flags.risk, watch_flags=flags.watch))
     return id_cards
 
 
@@ -172,7 +186,7 @@ def _all_evidence(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, lis
 
 
 def _extended(writes: EntityWrites, entity_id: uuid.UUID, household: Known | None, stored: dict[str, Any],
-              rows: list[Any], chosen: Iterable[Resolution]) -> bool:
+              rows: list[Any], chosen: Iterable[Resolution], drop: Callable[[list[Any]], float | None]) -> bool:
     """Merges the new evidence onto the stored tail and records the rows it changes; False if only a replay can."""
     tail = Tail.of_json(stored["merge"])
     evidence = [_evidence(row) for row in rows]
@@ -180,7 +194,10 @@ def _extended(writes: EntityWrites, entity_id: uuid.UUID, household: Known | Non
         merged = extend(tail, evidence, chosen)
         if merged is not None:
             stored_conflicts = conflicts_of(tail, chosen) if merged.since == tail.generation else []
-            writes.village(rows[0].area_code, merged, {"merge": merged.tail.as_json()}, stored_conflicts)
+            grown = merged.tail.generation == tail.generation
+            flags = _village_flags(rows, set(merged.tail.uuids), stored.get("risk_flags", []) if grown else [])
+            writes.village(rows[0].area_code, merged, {"merge": merged.tail.as_json(), "risk_flags": flags}, flags,
+                           stored_conflicts)
         return merged is not None
     before = _seen_of_json(stored["people"])
     seen, names = before, aliases(before)
@@ -193,30 +210,33 @@ def _extended(writes: EntityWrites, entity_id: uuid.UUID, household: Known | Non
     merged = extend(tail, _renamed(evidence, names), chosen)
     if merged is None:
         return False
-    latest = set(merged.tail.uuids)
-    flags = {flag for row in rows if str(row.uuid) in latest for flag in row.risk_flags or ()}
-    if merged.tail.generation == tail.generation:  # the latest generation is still the stored one, grown
-        flags |= set(stored["risk_flags"])
+    # The latest generation still the stored one, grown: its flags as stored hold too (tails kept before the watch
+    # tier have no watch_flags).
+    grown = merged.tail.generation == tail.generation
+    flags = _flags_of(rows, set(merged.tail.uuids), RaisedFlags(stored["risk_flags"], stored.get("watch_flags", []))
+                      if grown else NO_FLAGS, _income_dropped(merged, drop(rows)))
     # Joined onto the stored generation: its conflicts as stored, so that only those the new visits changed are
     # written again (devices that all started from one version can share a hundred conflicts).
     stored_conflicts = conflicts_of(tail, chosen) if merged.since == tail.generation else []
-    writes.household(entity_id, household, rows[0].area_code, merged, sorted(flags),
-                     _tail_json(merged, seen, sorted(flags)), before=tail.state, conflicts=stored_conflicts)
+    writes.household(entity_id, household, rows[0].area_code, merged, flags, _tail_json(merged, seen, flags),
+                     before=tail.state, conflicts=stored_conflicts)
     return True
 
 
 def _replayed(writes: EntityWrites, entity_id: uuid.UUID, household: Known | None, rows: list[Any],
-              chosen: Iterable[Resolution]) -> None:
+              chosen: Iterable[Resolution], drop: Callable[[list[Any]], float | None]) -> None:
     evidence = [_evidence(row) for row in rows]
     if rows[0].subject_type == "village":
         merged = merge(evidence, chosen)
-        writes.village(_latest_area(rows), merged, {"merge": merged.tail.as_json()})
+        flags = _village_flags(rows, set(merged.versions[-1].uuids) if merged.versions else set())
+        writes.village(_latest_area(rows), merged, {"merge": merged.tail.as_json(), "risk_flags": flags}, flags)
         return
     version, state = _baseline(household)
     seen = seen_people([state, *(e.carried for e in evidence)])
     names = aliases(seen)
     merged = merge(_renamed(evidence, names), chosen, baseline=(version, renamed(state, names) if names else state))
-    flags = _risk_flags(rows, merged)
+    flags = _flags_of(rows, set(merged.versions[-1].uuids) if merged.versions else set(),
+                      dropped=_income_dropped(merged, drop(rows)))
     # A household's first visit keeps no tail, sparing the first round its writing: its next visit replays one.
     tail = _tail_json(merged, seen, flags) if household is not None else None
     writes.household(entity_id, household, _latest_area(rows), merged, flags, tail, before=None)
@@ -241,10 +261,10 @@ def _renamed(evidence: list[Evidence], names: dict[str, str]) -> list[Evidence]:
     return [replace(e, carried=renamed(e.carried, names)) for e in evidence] if names else evidence
 
 
-def _tail_json(merged: Merged, seen: Seen, risk_flags: list[str]) -> dict[str, Any]:
-    """What a household keeps to merge its next visit: the tail, the people seen (for same_people), its risk flags."""
+def _tail_json(merged: Merged, seen: Seen, flags: RaisedFlags) -> dict[str, Any]:
+    """What a household keeps to merge its next visit: the tail, the people seen (for same_people), its flags."""
     people = {key: {prop: sorted(values) for prop, values in props.items()} for key, props in seen.items()}
-    return {"merge": merged.tail.as_json(), "people": people, "risk_flags": risk_flags}
+    return {"merge": merged.tail.as_json(), "people": people, "risk_flags": flags.risk, "watch_flags": flags.watch}
 
 
 def _seen_of_json(people: dict[str, dict[str, list[str]]]) -> Seen:
@@ -266,10 +286,38 @@ def _resolutions(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tupl
     return chosen
 
 
-def _risk_flags(rows: list[Any], merged: Merged) -> list[str]:
-    """The risk flags that held in the visits that made the current version: the household as last seen."""
-    latest = set(merged.versions[-1].uuids) if merged.versions else set()
-    return sorted({flag for row in rows if str(row.uuid) in latest for flag in row.risk_flags or ()})
+def _flags_of(rows: list[Any], latest: set[str], also: RaisedFlags = NO_FLAGS, dropped: bool = False) -> RaisedFlags:
+    """The flags that held in the `latest` visits (those that made the current version: the household as last
+    seen), with `also`, by tier; and income_drop when the current version's income fell sharply (`dropped`)."""
+    made = [row for row in rows if str(row.uuid) in latest]
+    risk = {*also.risk, *(flag for row in made for flag in row.risk_flags or ())} | ({INCOME_DROP} if dropped else set())
+    return RaisedFlags(sorted(risk), sorted({*also.watch, *(flag for row in made for flag in row.watch_flags or ())}))
+
+
+def _village_flags(rows: list[Any], latest: set[str], also: Iterable[str] = ()) -> list[str]:
+    """A village's flags (domain.md 4.3) as its latest visits raised them: no case opens on a village, so the tiers are
+    one list."""
+    flags = _flags_of(rows, latest, RaisedFlags(list(also), []))
+    return sorted({*flags.risk, *flags.watch})
+
+
+def _income_dropped(merged: Merged, percent: float | None) -> bool:
+    """Income per head fell by more than `percent` in the current version against the version before it (domain.md
+    3.15 income_drop: "per-capita income fell > X% vs last visit")."""
+    change = merged.versions[-1].changes.get("income_per_capita") if merged.versions else None
+    if percent is None or change is None:
+        return False
+    before, after = change
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
+    return numbers and before > 0 and after < before * (1 - percent / 100)
+
+
+def _drop_percent(session: Session, forms: CompiledForms, rows: list[Any]) -> float | None:
+    """The income_drop_percent parameter of the form of the entity's latest visit, if that form has one."""
+    latest = max(rows, key=lambda row: (row.base_version or 0, str(row.uuid)))
+    form = forms.get(session, latest.form_id, latest.form_version) if latest.form_id else None
+    value = form.parameters.get("income_drop_percent") if form is not None else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _latest_area(rows: list[Any]) -> str:

@@ -20,8 +20,8 @@ from schemas.monitoring import HouseholdIdSchema, MonitoringCaseSchema, Monitori
 from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import Role
-from server.services import conflicts, households, monitoring
+from server.models import CaseStep, Role
+from server.services import conflicts, elimination, households, monitoring
 from server.uow import unit_of_work
 
 blp = Blueprint("households", __name__, url_prefix="/api/v1", description="Households and their monitoring")
@@ -35,10 +35,11 @@ READERS = (Role.supervisor, Role.admin, Role.planner, Role.enumerator)
 @blp.arguments(HouseholdListArgsSchema, location="query")
 @blp.response(200, HouseholdPageSchema)
 def list_households(args):
-    """Households in your scope by id, a keyset page at a time; filter by area, risk flag, monitoring state or category."""
+    """Households in your scope by id, a keyset page at a time; filter by area, risk flag, watch list, monitoring state
+    or category."""
     page, has_more = households.list_households(
-        db.session, current_principal(), area_code=args["area_code"], flag=args["flag"],
-        monitoring_state=args["monitoring_state"], category=args["category"],
+        db.session, current_principal(), area_code=args["area_code"], flag=args["flag"], watched=args["watched"],
+        monitoring_state=args["monitoring_state"], step=args["step"], category=args["category"],
         after=_after(paging.decode(args["cursor"], str)), limit=args["limit"])
     return {"households": page, **paging.next_page(str(page[-1]["id"]) if has_more else None)}
 
@@ -77,12 +78,16 @@ def get_household(household_id: uuid.UUID):
 @blp.arguments(MonitoringMoveSchema)
 @blp.response(200, MonitoringCaseSchema)
 @blp.alt_response(404, description="No such household in your areas")
-@blp.alt_response(409, description="The open case is not in the state this action moves from")
+@blp.alt_response(403, description="Not a supervisor, or areas that do not reach the county (or township) the step needs")
+@blp.alt_response(409, description="The open case is not in the state this step moves from, or its notice is running")
+@blp.alt_response(422, description="The step lacks what justifies it, or what must hold for it does not")
 def move_monitoring_case(args, household_id: uuid.UUID):
-    """Identify (with a category), dismiss, assist (with the measures taken) or eliminate: one audited step of the case."""
+    """One audited step of the household's case through the procedure of domain.md 3.13."""
+    request = monitoring.StepRequest(CaseStep(args.pop("action")), **args)
     with unit_of_work():
-        return monitoring.move(db.session, current_principal(), household_id, args["action"], args["category"],
-                               args["comment"], args["measures"])
+        return monitoring.move(db.session, current_principal(), household_id, request,
+                               elimination.Settings(current_app.config["ELIMINATION_NOTICE_DAYS"],
+                                                    current_app.config["ELIMINATION_MONTHS_ABOVE_LINE"]))
 
 
 @blp.route("/households/<uuid:household_id>/resolutions", methods=["POST"])

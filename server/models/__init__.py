@@ -10,7 +10,17 @@ from server.models.flags import Flag
 from server.models.forms import FormVersion
 from server.models.history import ConflictResolution, EntityConflict, EntityVersion
 from server.models.households import Household, Person
-from server.models.monitoring import AssistanceMeasure, MonitoringCase, MonitoringEvent, MonitoringState
+from server.models.monitoring import (
+    OPEN_STATES,
+    AssistanceMeasure,
+    CaseStep,
+    MeasureStatus,
+    MonitoringCase,
+    MonitoringEvent,
+    MonitoringState,
+)
+from server.models.parameters import CODE_LENGTHS as PARAMETER_AREA_LENGTHS
+from server.models.parameters import YearlyParameter as YearlyParameter
 from server.models.reviews import ReviewDecision, SubmissionReview
 from server.models.sessions import SessionEndReason, WebSession
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
@@ -37,6 +47,10 @@ __all__ = [
     "MonitoringCase",
     "MonitoringEvent",
     "MonitoringState",
+    "CaseStep",
+    "MeasureStatus",
+    "OPEN_STATES",
+    "PARAMETER_AREA_LENGTHS",
     "Person",
     "ReviewDecision",
     "Role",

@@ -29,8 +29,10 @@ class Household(Base):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     # The record as imported (registry, demo), version 1 of its state; visits build on it, rebuilds start from it.
     registry: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    # The form's risk flags that held in the visits of the current version (domain.md 3.15), for supervisors.
+    # Of the visits that made the current version: case-tier flags (a candidate case opens on them) and watch-tier
+    # ones (the follow-up list, no case), domain.md 3.15.
     risk_flags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default="{}")
+    watch_flags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default="{}")
     # The latest generation of its merge (sync.merge.Tail), so a push merges an in-order visit onto it instead of
     # replaying them all; NULL until a push about a known household keeps it. Only reconciliation reads it.
     merge_tail: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)

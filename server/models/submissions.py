@@ -34,7 +34,8 @@ class Submission(Base):
     # The entity it is evidence about: subject.id, or one made from the submission for a new subject (sync.evidence).
     entity_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # the properties it carries (sync.evidence)
-    risk_flags: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))  # the form's risk rules that hold
+    risk_flags: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))  # the form's case-tier risk rules that hold
+    watch_flags: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))  # its watch-tier ones (domain.md 3.15)
     area_code: Mapped[str | None] = mapped_column(String(15))
     county_code: Mapped[str | None] = mapped_column(String(6), Computed("left(area_code, 6)"))
     base_version: Mapped[int | None] = mapped_column()

@@ -17,6 +17,7 @@ from server.models import AuditOutcome, ConflictResolution, EntityConflict, Hous
 from server.services import audit
 from server.services.auth import Principal
 from server.services.households import member_names
+from server.services.push import COMPILED_FORMS
 from sync.evidence import village_id
 from sync.reconcile import reconcile_entities
 
@@ -63,7 +64,7 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
     session.execute(statement.on_conflict_do_update(
         index_elements=["entity_type", "entity_id", "property", "base_version"],
         set_={"value": statement.excluded.value, "resolved_by": actor.user_id, "comment": comment}))
-    reconcile_entities(session, [entity_id], protector, {})
+    reconcile_entities(session, [entity_id], protector, {}, COMPILED_FORMS)
     # Read from the table: reconciliation wrote with Core statements, past the objects this session holds.
     version = session.scalar(select(Household.version).where(Household.id == entity_id) if entity_type == "household"
                              else select(Village.version).where(Village.area_code == key))

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import geo
@@ -27,6 +27,7 @@ from server.models import (
     MonitoringCase,
     MonitoringEvent,
     Person,
+    Submission,
     Village,
 )
 from server.services import audit
@@ -49,6 +50,7 @@ def household_view(session: Session, viewer: Principal, household_id: uuid.UUID,
         "id": household.id, "area_code": household.area_code, "household_no": household.household_no,
         "householder_name": view.value("household", "householder_name", household.householder_name),
         "location": geo.latlon(lat, lon), "version": household.version, "risk_flags": household.risk_flags,
+        "watch_flags": household.watch_flags,
         "properties": view.properties("household", household.properties),
         "members": [_member(person, protector, view) for person in members],
         "history": _history(session, "household", str(household_id), view, named),
@@ -92,8 +94,13 @@ def _member(person: Person, protector: Protector, view: RecordView) -> dict[str,
 def _history(session: Session, entity_type: str, entity_id: str, view: RecordView,
              named: Callable[[str], str]) -> list[dict[str, Any]]:
     versions = session.scalars(select(EntityVersion).where(
-        EntityVersion.entity_type == entity_type, EntityVersion.entity_id == entity_id).order_by(EntityVersion.version))
+        EntityVersion.entity_type == entity_type, EntityVersion.entity_id == entity_id).order_by(EntityVersion.version)).all()
+    # Each version with the flags its visits raised (both tiers), as the entity had them then.
+    uuids = [uuid.UUID(u) for v in versions for u in v.submission_uuids]
+    raised = {str(row.uuid): [*(row.risk_flags or ()), *(row.watch_flags or ())] for row in session.execute(
+        select(Submission.uuid, Submission.risk_flags, Submission.watch_flags).where(Submission.uuid.in_(uuids)))}
     return [{"version": v.version, "submission_uuids": v.submission_uuids,
+             "risk_flags": sorted({flag for u in v.submission_uuids for flag in raised.get(u, ())}),
              "changes": {named(name): [view.change(entity_type, name, value) for value in change]
                          for name, change in v.changes.items()}}
             for v in versions]
@@ -117,30 +124,42 @@ def _cases(session: Session, household_id: uuid.UUID, measures: list[AssistanceM
                             .order_by(MonitoringCase.opened_at)).all()
     events = session.scalars(select(MonitoringEvent).where(MonitoringEvent.case_id.in_([c.id for c in cases]))
                              .order_by(MonitoringEvent.id)).all() if cases else []
-    return [{"id": case.id, "state": case.state.value, "category": case.category, "opened_at": case.opened_at,
-             "closed_at": case.closed_at,
-             "events": [{"from_state": e.from_state, "to_state": e.to_state, "comment": e.comment, "at": e.at}
+    return [{"id": case.id, "state": case.state.value, "category": case.category, "risk_types": case.risk_types,
+             "channel": case.channel, "opened_at": case.opened_at, "notice_started_on": case.notice_started_on,
+             "notice_days": case.notice_days, "closed_at": case.closed_at,
+             "events": [{"step": e.step.value, "from_state": e.from_state, "to_state": e.to_state, "comment": e.comment,
+                         "step_date": e.step_date, "details": e.details, "at": e.at}
                         for e in events if e.case_id == case.id],
              "measures": [m for m in measures if m.case_id == case.id]} for case in cases]
 
 
 def list_households(session: Session, viewer: Principal, *, area_code: str | None, flag: str | None,
-                    monitoring_state: str | None, category: str | None, after: str | None,
-                    limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """A keyset page of the households in the viewer's scope, by id; returns the page and whether more follow."""
+                    watched: bool | None, monitoring_state: str | None, step: str | None, category: str | None,
+                    after: str | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """A keyset page of the households in the viewer's scope, by id; returns the page and whether more follow.
+
+    flag: a risk flag of either tier; watched: on the watch list (a watch-tier flag holds) or not;
+    monitoring_state, step, category: a case of the household, open or closed, in that state, that took that step,
+    of that category.
+    """
     query = (select(Household.id, Household.area_code, Household.household_no, Household.householder_name,
-                    Household.version, Household.risk_flags)
+                    Household.version, Household.risk_flags, Household.watch_flags)
              .where(in_scope(Household.area_code, viewer.scope)).order_by(Household.id).limit(limit + 1))
     if area_code is not None:
         query = query.where(Household.area_code.startswith(area_code, autoescape=True))
     if flag is not None:
-        query = query.where(Household.risk_flags.any(flag))
-    if monitoring_state is not None or category is not None:
-        cases = select(MonitoringCase.household_id).where(MonitoringCase.closed_at.is_(None))
+        query = query.where(or_(Household.risk_flags.any(flag), Household.watch_flags.any(flag)))
+    if watched is not None:
+        on_list = func.cardinality(Household.watch_flags) > 0
+        query = query.where(on_list if watched else ~on_list)
+    if monitoring_state is not None or category is not None or step is not None:
+        cases = select(MonitoringCase.household_id)
         if monitoring_state is not None:
             cases = cases.where(MonitoringCase.state == monitoring_state)
         if category is not None:
             cases = cases.where(MonitoringCase.category == category)
+        if step is not None:
+            cases = cases.where(MonitoringCase.id.in_(select(MonitoringEvent.case_id).where(MonitoringEvent.step == step)))
         query = query.where(Household.id.in_(cases))
     if after is not None:
         query = query.where(Household.id > uuid.UUID(after))
@@ -148,7 +167,7 @@ def list_households(session: Session, viewer: Principal, *, area_code: str | Non
     view = RecordView(viewer.role)
     page = [{"id": r.id, "area_code": r.area_code, "household_no": r.household_no,
              "householder_name": view.value("household", "householder_name", r.householder_name), "version": r.version,
-             "risk_flags": r.risk_flags} for r in rows[:limit]]
+             "risk_flags": r.risk_flags, "watch_flags": r.watch_flags} for r in rows[:limit]]
     return page, len(rows) > limit
 
 
@@ -163,6 +182,7 @@ def village_view(session: Session, viewer: Principal, area_code: str, protector:
     view = RecordView(viewer.role, protector.open_value)
     return {
         "area_code": area_code, "version": village.version, "updated_at": village.updated_at,
+        "risk_flags": village.risk_flags,
         "properties": view.properties("village", village.properties),
         "history": _history(session, "village", area_code, view, str),
         "conflicts": _conflicts(session, "village", area_code, view, str),

@@ -12,7 +12,7 @@ from core.pii import Protector
 from server.models import AuditOutcome
 from server.services import audit
 from server.services.auth import Principal
-from sync import flags, monitoring
+from sync import cross_checks, flags, monitoring
 from sync.compiled_forms import CompiledForms
 from sync.ingest import ItemResult, Submitter, check_envelope, ingest
 from sync.reconcile import reconcile_submissions
@@ -47,8 +47,10 @@ def push(session: Session, principal: Principal, batch: Any, address: str | None
     ingested = ingest(session, submitter, batch, COMPILED_FORMS, received_at, protector, quarantine_quota)
     accepted = [row.uuid for row in ingested.accepted]
     flags.check_submissions(session, accepted, limits)  # before households move to their new positions
-    reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards)
+    cross_checks.record(session, ingested.cross_checks)
+    reconciled = reconcile_submissions(session, ingested.accepted, protector, ingested.id_cards, COMPILED_FORMS)
     flags.check_duplicates(session, reconciled)
+    cross_checks.check_villages(session, accepted)  # against the household records as reconciled
     monitoring.open_candidates(session, reconciled)
     monitoring.record_visit_measures(session, accepted)  # on the case a risk in the same visit opened
     results = ingested.results

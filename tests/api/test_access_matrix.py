@@ -88,6 +88,13 @@ PARAMETERS: dict[str, Fixture] = {
     "version": Fixture(lambda w, role, side: FORM[1], area_bound=False),
     "name": Fixture(lambda w, role, side: PHOTO_NAME, area_bound=False),  # the attachment the first visit declared
     "X-Content-SHA256": Fixture(lambda w, role, side: PHOTO_SHA256, area_bound=False),
+    "year": Fixture(lambda w, role, side: 2024, area_bound=False),
+}
+
+# A parameter of one operation that takes another object than its name does elsewhere.
+OVERRIDES: dict[tuple[str, str], Fixture] = {
+    # Yearly figures are set for a county (or a prefecture, or the province), not a village.
+    ("PUT /api/v1/parameters/{year}/{area_code}", "area_code"): Fixture(lambda w, role, side: w.counties[side].code),
 }
 
 
@@ -132,9 +139,11 @@ EXAMPLES: dict[str, Example] = {
     "PUT /api/v1/submissions/{submission_uuid}/attachments/{name}": Example(lambda w, role, side: PHOTO,
                                                                            content_type="image/jpeg"),
     "POST /api/v1/households/{household_id}/monitoring": Example(lambda w, role, side: {
-        "action": "identify", "category": "marginal", "comment": "access matrix"}),
+        "action": "village_review", "step_date": "2026-11-25", "minutes": "access matrix"}),
     "POST /api/v1/households/{household_id}/resolutions": Example(_resolution("households")),
     "POST /api/v1/villages/{area_code}/resolutions": Example(_resolution("villages")),
+    "PUT /api/v1/parameters/{year}/{area_code}": Example(lambda w, role, side: {
+        "monitoring_line": 6000, "dibao_standard": 4620, "watch_line": 10000, "source": "access matrix"}),
 }
 
 
@@ -248,7 +257,7 @@ def request_for(world: World, document: dict[str, Any], case: Case) -> Request:
     names_other = False
     for parameter in operation.parameters:
         name, where = parameter["name"], parameter["in"]
-        fixture = PARAMETERS.get(name)
+        fixture = OVERRIDES.get((operation.label, name), PARAMETERS.get(name))
         if fixture is None or not (where == "path" or parameter.get("required", False) or side == OTHER):
             continue  # an optional parameter nobody knows, or a list filter on the own side
         value = fixture.pick(world, role, side)
@@ -434,7 +443,11 @@ def assisted(world: World) -> World:
     """The other county's supervisor identified and assisted each of its households, so they carry measures."""
     client, boss = world.client(), world.counties[OTHER].boss
     for household in world.counties[OTHER].households.values():
-        for move in ({"action": "identify", "category": "marginal"}, {"action": "assist", "measures": [MEASURE]}):
+        for move in ({"action": "village_review", "step_date": "2026-11-25", "minutes": "评议"},
+                     {"action": "township_check", "step_date": "2026-11-25", "comment": "同意"},
+                     {"action": "identify", "step_date": "2026-11-25", "category": "marginal",
+                      "risk_types": ["illness"], "channel": "cadre_screening"},
+                     {"action": "assist", "measures": [{**MEASURE, "risk_types": ["illness"]}]}):
             answer = client.post(f"/api/v1/households/{household.id}/monitoring", json=move, headers=boss.headers)
             assert answer.status_code == 200, answer.json
     return world

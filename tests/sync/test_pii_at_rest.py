@@ -33,6 +33,7 @@ from server.models import (
     User,
 )
 from server.services import forms, users
+from server.services.push import COMPILED_FORMS
 from survey_forms import loader
 from sync.compiled_forms import CompiledForms
 from sync.evidence import NAMESPACE
@@ -252,7 +253,7 @@ def _choose(app, household_id: uuid.UUID, choice: str) -> set[str]:
             value=next(x["value"] for x in c.candidates if x["uuid"] == choice), resolved_by=supervisor)
             for c in conflicts])
         db.session.flush()
-        reconcile_entities(db.session, [household_id], app.extensions["pii"], {})
+        reconcile_entities(db.session, [household_id], app.extensions["pii"], {}, COMPILED_FORMS)
         db.session.commit()
         return {c.property.split("/")[-1] for c in conflicts}
 

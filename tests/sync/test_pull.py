@@ -387,12 +387,13 @@ def test_a_page_of_households_takes_the_same_queries_however_many_households_and
     assert statements(1) == statements(6)
 
 
-def add_village(app, area_code: str, properties: dict[str, Any], version: int = 1) -> None:
+def add_village(app, area_code: str, properties: dict[str, Any], version: int = 1, risk_flags: tuple[str, ...] = ()) -> None:
     with app.app_context():
         db.session.execute(text(
-            "INSERT INTO village (area_code, properties, version) VALUES (:area, CAST(:properties AS jsonb), :version) "
-            "ON CONFLICT (area_code) DO UPDATE SET properties = EXCLUDED.properties, version = EXCLUDED.version"),
-            {"area": area_code, "properties": json.dumps(properties), "version": version})
+            "INSERT INTO village (area_code, properties, version, risk_flags) "
+            "VALUES (:area, CAST(:properties AS jsonb), :version, :flags) ON CONFLICT (area_code) "
+            "DO UPDATE SET properties = EXCLUDED.properties, version = EXCLUDED.version, risk_flags = EXCLUDED.risk_flags"),
+            {"area": area_code, "properties": json.dumps(properties), "version": version, "flags": list(risk_flags)})
         db.session.commit()
 
 
@@ -400,13 +401,14 @@ def test_a_village_reaches_the_devices_whose_scope_covers_it_with_its_version_an
     client = committed_app.test_client()
     enumerator = bearer(committed_app, "enum_a")
     _, cursor = pull_all(client, enumerator)
-    add_village(committed_app, AREA, {"road_access": "hardened", "clinic": "yes", "surveyor_note": "not pre-filled"})
+    add_village(committed_app, AREA, {"road_access": "hardened", "clinic": "yes", "surveyor_note": "not pre-filled"},
+                risk_flags=("no_broadband",))
     add_village(committed_app, OTHER_COUNTY_AREA, {"road_access": "gravel"})
 
     changes, cursor = pull_all(client, enumerator, cursor)
     assert [(c["kind"], c["id"], c["version"]) for c in changes] == [("village", AREA, 1)]
     assert changes[0]["data"] == {"area_code": AREA, "prefill": {"clinic": "yes", "road_access": "hardened"},
-                                  "version": 1}
+                                  "version": 1, "risk_flags": ["no_broadband"]}
     assert ids(pull_all(client, bearer(committed_app, "enum_b"))[0], "village") == {OTHER_COUNTY_AREA}
 
     add_village(committed_app, AREA, {"road_access": "hardened", "clinic": "no"}, version=2)  # a later visit

@@ -245,3 +245,32 @@ def test_visits_merged_onto_the_stored_tail_give_what_a_rebuild_gives(client, db
     db_session.commit()
     assert app.test_cli_runner().invoke(args=["entities", "rebuild"]).exit_code == 0
     assert _snapshot(db_session, household_id) == incremental
+
+
+def _no_livestock(household_id: uuid.UUID) -> dict:
+    """A revisit where the family sold its animals: the kinds of livestock are no longer asked."""
+    sent = revisit(household_id, 1, has_livestock="no")
+    del sent["data"]["livestock_kinds"]
+    sent["collected_at"] = "2026-11-21T09:00:00+08:00"
+    return sent
+
+
+@pytest.mark.parametrize("revisit_first", [False, True], ids=["in order", "revisit first"])
+def test_a_field_a_visit_makes_irrelevant_is_cleared_and_the_change_recorded(client, db_session, auth, app,
+                                                                             revisit_first):
+    """Issue 13, item 5: irrelevant means empty. The first visit records cattle and pigs; a later visit says the
+    family keeps no livestock, so the kinds are cleared (not kept from the first visit), in any arrival order, and a
+    rebuild gives the same."""
+    first = item()
+    household_id = uuid.uuid5(NAMESPACE, f"household:{first['uuid']}")
+    later = _no_livestock(household_id)
+    for sent in ((later, first) if revisit_first else (first, later)):
+        assert push(client, auth, sent) == ["accepted"]
+    household = household_of(db_session, first)
+    assert household.properties["livestock_kinds"] is None
+    changes = db_session.scalars(select(EntityVersion.changes).where(EntityVersion.entity_id == str(household_id))
+                                 .order_by(EntityVersion.version)).all()
+    assert changes[-1]["livestock_kinds"] == [["cattle", "pigs"], None]
+    incremental = _snapshot(db_session, household_id)
+    assert app.test_cli_runner().invoke(args=["entities", "rebuild"]).exit_code == 0
+    assert _snapshot(db_session, household_id) == incremental
