@@ -10,7 +10,7 @@ from core.errors import Forbidden
 from schemas.assignments import AssignmentCreateSchema, AssignmentIdSchema, AssignmentSchema, ReviewCreateSchema, ReviewSchema
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import ReviewDecision, Role
+from server.models import Action, ReviewDecision
 from server.services import assignments, reviews
 from server.uow import unit_of_work
 
@@ -18,7 +18,7 @@ blp = Blueprint("assignments", __name__, url_prefix="/api/v1", description="Assi
 
 
 @blp.route("/assignments", methods=["POST"])
-@requires(Role.supervisor, Role.admin)
+@requires(Action.assign_work)
 @blp.arguments(AssignmentCreateSchema)
 @blp.response(201, AssignmentSchema)
 @blp.alt_response(403, description="The area is outside your areas")
@@ -31,7 +31,7 @@ def create_assignment(args):
 
 
 @blp.route("/assignments/<uuid:assignment_id>/cancel", methods=["POST"])
-@requires(Role.supervisor, Role.admin)
+@requires(Action.assign_work)
 @blp.arguments(AssignmentIdSchema, location="path", as_kwargs=True)
 @blp.response(200, AssignmentSchema)
 def cancel_assignment(assignment_id: uuid.UUID):
@@ -41,7 +41,7 @@ def cancel_assignment(assignment_id: uuid.UUID):
 
 
 @blp.route("/submissions/<uuid:submission_uuid>/reviews", methods=["POST"])
-@requires(Role.supervisor, Role.admin)
+@requires(Action.assign_work)
 @blp.arguments(ReviewCreateSchema)
 @blp.response(201, ReviewSchema)
 @blp.alt_response(404, description="No such submission in your areas")

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import Role
+from server.models import Action
 from server.uow import unit_of_work
 from sync import attachments, limits
 
@@ -31,7 +31,7 @@ def _chunks():
 
 
 @blp.route("/submissions/<uuid:submission_uuid>/attachments/<name>", methods=["PUT"])
-@requires(Role.enumerator, Role.supervisor, Role.admin)
+@requires(Action.push_submissions)
 @blp.doc(parameters=[{"in": "header", "name": "X-Content-SHA256", "required": True, "schema": {"type": "string"}}])
 @blp.response(201, ReceivedSchema)
 @blp.alt_response(200, schema=ReceivedSchema, description="Already stored with this hash (idempotent)")

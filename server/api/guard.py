@@ -11,7 +11,7 @@ from flask import current_app, g, request
 from core.errors import Forbidden, Unauthenticated
 from server import web_session
 from server.extensions import csrf, db
-from server.models import Role
+from server.models import Action, may
 from server.services.auth import Principal, authenticate_token
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -39,14 +39,15 @@ def current_principal() -> Principal:
     return g.principal
 
 
-def requires(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Authenticates the caller, then allows only the given roles (any role when none are given)."""
+def requires(action: Action | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Authenticates the caller, then allows only the roles that may take `action` (server.models.permissions; any
+    signed-in role when there is none)."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             g.principal = _principal_from_request()
-            if roles and g.principal.role not in roles:
+            if action is not None and not may(g.principal.role, action):
                 raise Forbidden()
             return view(*args, **kwargs)
 

@@ -20,18 +20,17 @@ from schemas.monitoring import HouseholdIdSchema, MonitoringCaseSchema, Monitori
 from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import CaseStep, Role
+from server.models import Action, CaseStep
 from server.services import conflicts, elimination, households, monitoring
 from server.uow import unit_of_work
 
 blp = Blueprint("households", __name__, url_prefix="/api/v1", description="Households and their monitoring")
 
 
-READERS = (Role.supervisor, Role.admin, Role.planner, Role.enumerator)
 
 
 @blp.route("/households")
-@requires(*READERS)
+@requires(Action.read_households)
 @blp.arguments(HouseholdListArgsSchema, location="query")
 @blp.response(200, HouseholdPageSchema)
 def list_households(args):
@@ -52,7 +51,7 @@ def _after(position: str | None) -> str | None:
 
 
 @blp.route("/villages/<area_code>")
-@requires(*READERS)
+@requires(Action.read_households)
 @blp.arguments(VillageCodeSchema, location="path", as_kwargs=True)
 @blp.response(200, VillageSchema)
 @blp.alt_response(404, description="No surveyed village of that code in your areas")
@@ -62,7 +61,7 @@ def get_village(area_code: str):
 
 
 @blp.route("/households/<uuid:household_id>")
-@requires(*READERS)
+@requires(Action.read_households)
 @blp.arguments(HouseholdIdSchema, location="path", as_kwargs=True)
 @blp.response(200, HouseholdSchema)
 @blp.alt_response(404, description="No such household in your areas")
@@ -73,7 +72,7 @@ def get_household(household_id: uuid.UUID):
 
 
 @blp.route("/households/<uuid:household_id>/monitoring", methods=["POST"])
-@requires(Role.supervisor, Role.admin)
+@requires(Action.move_monitoring_case)
 @blp.arguments(HouseholdIdSchema, location="path", as_kwargs=True)
 @blp.arguments(MonitoringMoveSchema)
 @blp.response(200, MonitoringCaseSchema)
@@ -91,7 +90,7 @@ def move_monitoring_case(args, household_id: uuid.UUID):
 
 
 @blp.route("/households/<uuid:household_id>/resolutions", methods=["POST"])
-@requires(Role.supervisor, Role.admin)
+@requires(Action.resolve_conflicts)
 @blp.arguments(HouseholdIdSchema, location="path", as_kwargs=True)
 @blp.arguments(ResolutionSchema)
 @blp.response(200, ResolutionResultSchema)
@@ -102,7 +101,7 @@ def resolve_household_conflict(args, household_id: uuid.UUID):
 
 
 @blp.route("/villages/<area_code>/resolutions", methods=["POST"])
-@requires(Role.supervisor, Role.admin)
+@requires(Action.resolve_conflicts)
 @blp.arguments(VillageCodeSchema, location="path", as_kwargs=True)
 @blp.arguments(ResolutionSchema)
 @blp.response(200, ResolutionResultSchema)

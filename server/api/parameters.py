@@ -14,7 +14,7 @@ from schemas.parameters import (
 )
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import Role
+from server.models import Action
 from server.services import parameters
 from server.uow import unit_of_work
 
@@ -33,7 +33,7 @@ def list_parameters(args):
 
 
 @blp.route("/parameters/<int:year>/<area_code>", methods=["PUT"])
-@requires(Role.admin)
+@requires(Action.set_parameters)
 @blp.arguments(ParameterKeySchema, location="path", as_kwargs=True)
 @blp.arguments(ParameterSetSchema)
 @blp.response(200, ParameterSchema)

@@ -10,7 +10,7 @@ from schemas.sync import PullArgsSchema, PullResultSchema, PushRequestSchema, Pu
 from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import Role
+from server.models import Action
 from server.services import pull, push
 from server.uow import unit_of_work
 
@@ -18,7 +18,7 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Device sync
 
 
 @blp.route("/sync/submissions", methods=["POST"])
-@requires(Role.enumerator, Role.supervisor, Role.admin)
+@requires(Action.push_submissions)
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestSchema}}})
 @blp.response(200, PushResultSchema)
 @blp.alt_response(400, description="Malformed JSON, or an envelope without a submissions list")

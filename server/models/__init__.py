@@ -21,6 +21,7 @@ from server.models.monitoring import (
 )
 from server.models.parameters import CODE_LENGTHS as PARAMETER_AREA_LENGTHS
 from server.models.parameters import YearlyParameter as YearlyParameter
+from server.models.permissions import Action, may
 from server.models.reviews import ReviewDecision, SubmissionReview
 from server.models.sessions import SessionEndReason, WebSession
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
@@ -28,6 +29,8 @@ from server.models.users import DeviceToken, Role, User, UserArea
 from server.models.villages import Village
 
 __all__ = [
+    "Action",
+    "may",
     "Area",
     "AssistanceMeasure",
     "AreaLevel",

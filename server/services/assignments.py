@@ -11,12 +11,20 @@ from sqlalchemy.orm import Session
 
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.scope import covers, in_scope, one_in_scope
-from server.models import Area, Assignment, AssignmentState, AuditOutcome, FormVersion, Household, Role, User, UserArea
+from server.models import (
+    Action,
+    Area,
+    Assignment,
+    AssignmentState,
+    AuditOutcome,
+    FormVersion,
+    Household,
+    User,
+    UserArea,
+    may,
+)
 from server.services import audit
 from server.services.auth import Principal
-
-ASSIGNERS = (Role.supervisor, Role.admin)
-ASSIGNEES = (Role.enumerator, Role.supervisor)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ def create(session: Session, actor: Principal, new: NewAssignment) -> Assignment
         NotFound: no such assignee, area, household or published form.
         InvalidInput: the assignee cannot take assignments or cannot see the area; no area nor household given.
     """
-    if actor.role not in ASSIGNERS:
+    if not may(actor.role, Action.assign_work):
         raise Forbidden("Only supervisors and admins assign work.")
     area_code = _area_of(session, actor, new)
     if not covers(actor.scope, area_code):
@@ -54,7 +62,7 @@ def create(session: Session, actor: Principal, new: NewAssignment) -> Assignment
         exists().where(UserArea.user_id == User.id, in_scope(UserArea.area_code, actor.scope))))
     if assignee is None:
         raise NotFound(f"No active user '{new.assignee}' in your areas.")
-    if assignee.role not in ASSIGNEES:
+    if not may(assignee.role, Action.be_assigned):
         raise InvalidInput(f"'{assignee.username}' is a {assignee.role.value}; "
                            "only enumerators and supervisors take assignments.")
     if not covers(assignee.scope, area_code):
@@ -78,7 +86,7 @@ def cancel(session: Session, actor: Principal, assignment_id: uuid.UUID) -> Assi
         Forbidden: the actor may not assign.
         NotFound: no such assignment in the actor's scope.
     """
-    if actor.role not in ASSIGNERS:
+    if not may(actor.role, Action.assign_work):
         raise Forbidden("Only supervisors and admins assign work.")
     assignment = one_in_scope(session, select(Assignment).where(Assignment.id == assignment_id), Assignment.area_code,
                               actor.scope, f"No assignment {assignment_id} in your areas.")

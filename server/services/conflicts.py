@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.pii import Protector
 from core.scope import one_in_scope
-from server.models import AuditOutcome, ConflictResolution, EntityConflict, Household, Person, Role, Village
+from server.models import Action, AuditOutcome, ConflictResolution, EntityConflict, Household, Person, Village, may
 from server.services import audit
 from server.services.auth import Principal
 from server.services.households import member_names
@@ -21,7 +21,6 @@ from server.services.push import COMPILED_FORMS
 from sync.evidence import village_id
 from sync.reconcile import reconcile_entities
 
-RESOLVERS = (Role.supervisor, Role.admin)
 KEEP_BASE = "base"
 
 
@@ -41,7 +40,7 @@ def resolve(session: Session, actor: Principal, entity_type: str, key: str, prop
         NotFound: no such household or village in the actor's areas, or no such conflict.
         InvalidInput: the choice is neither "base" nor one of the conflict's candidates.
     """
-    if actor.role not in RESOLVERS:
+    if not may(actor.role, Action.resolve_conflicts):
         raise Forbidden("Only supervisors and admins resolve conflicts.")
     area_code, entity_id = _entity(session, actor, entity_type, key)
     conflicts = session.scalars(select(EntityConflict).where(

@@ -16,6 +16,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from core.scope import in_scope, one_in_scope
 from server.models import (
     OPEN_STATES,
+    Action,
     AssistanceMeasure,
     AuditOutcome,
     CaseStep,
@@ -23,14 +24,13 @@ from server.models import (
     MeasureStatus,
     MonitoringCase,
     MonitoringEvent,
-    Role,
+    may,
 )
 from server.services import audit, elimination
 from server.services.auth import Principal
 from sync import monitoring
 from sync.monitoring import CATEGORIES, CHANNELS, STEPS, Level
 
-SUPERVISORS = (Role.supervisor, Role.admin)
 # The form's default monitoring line, until the yearly parameters say the year's (domain.md 3.4).
 DEFAULT_MONITORING_LINE = Decimal(6000)
 
@@ -61,7 +61,7 @@ def move(session: Session, actor: Principal, household_id: uuid.UUID, request: S
         InvalidInput (422): the step lacks what justifies it (a date, minutes, a category, risk types, measures) or
             what must hold does not (elimination: risk, income, consent, labour).
     """
-    if actor.role not in SUPERVISORS:
+    if not may(actor.role, Action.move_monitoring_case):
         raise Forbidden("只有督导员确认监测决定，手机只能提出 · Only supervisors confirm monitoring decisions; the phone "
                         "only proposes them.")
     household = one_in_scope(session, select(Household).where(Household.id == household_id), Household.area_code,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.scope import covers
-from server.models import Area, AuditOutcome, Role, YearlyParameter
+from server.models import Action, Area, AuditOutcome, YearlyParameter, may
 from server.models.parameters import CODE_LENGTHS, FIRST_YEAR, LAST_YEAR
 from server.services import audit
 from server.services.auth import Principal
@@ -84,7 +84,7 @@ def set_parameters(session: Session, actor: Principal | str, year: int, area_cod
         NotFound: no area of that code.
     """
     name, actor_id = (actor, None) if isinstance(actor, str) else (actor.username, actor.user_id)
-    if not isinstance(actor, str) and actor.role is not Role.admin:
+    if not isinstance(actor, str) and not may(actor.role, Action.set_parameters):
         raise Forbidden("只有管理员可以设置年度监测参数 · Only admins set the yearly monitoring figures.")
     figures = _checked(year, area_code, values, source)
     if session.scalar(select(Area.code).where(Area.code == area_code)) is None:

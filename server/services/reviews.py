@@ -9,11 +9,9 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, Forbidden
 from core.scope import one_in_scope
-from server.models import AuditOutcome, ReviewDecision, Role, Submission, SubmissionReview, SubmissionState
+from server.models import Action, AuditOutcome, ReviewDecision, Submission, SubmissionReview, SubmissionState, may
 from server.services import audit
 from server.services.auth import Principal
-
-REVIEWERS = (Role.supervisor, Role.admin)
 
 
 def decide(session: Session, actor: Principal, submission_uuid: uuid.UUID, decision: ReviewDecision,
@@ -25,7 +23,7 @@ def decide(session: Session, actor: Principal, submission_uuid: uuid.UUID, decis
         NotFound: no such submission in the actor's areas.
         Conflict: the submission is in quarantine (it has errors to correct, not a decision to take).
     """
-    if actor.role not in REVIEWERS:
+    if not may(actor.role, Action.review_submissions):
         raise Forbidden("Only supervisors and admins review submissions.")
     submission = one_in_scope(session, select(Submission).where(Submission.uuid == submission_uuid), Submission.area_code,
                               actor.scope, f"No submission {submission_uuid} in your areas.")
