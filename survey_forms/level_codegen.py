@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from survey_forms import generated
 from survey_forms.checks import Check, answered, encodable
 from survey_forms.messages import message
 from survey_forms.rules import operations, truthy
@@ -104,7 +105,7 @@ class _Source:
         self.lines.extend("    " * depth + line for line in lines)
 
     def build(self, source: str, name: str, filename: str) -> Callable:
-        exec(compile(source, filename, "exec"), self.namespace)  # nosec B102  # noqa: S102 - our own source, see the note at the top
+        generated.run(source, filename.strip("<>"), self.namespace)  # our own source, see the note at the top
         return self.namespace[name]
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from survey_forms import rules_emit, rules_emit_math
+from survey_forms import generated, rules_emit, rules_emit_math
 from survey_forms.rules_compiler import OPERATORS, SCALARS, Compiler
 from survey_forms.rules_emit import ANY, BOOL, NUM, STR, Code
 from survey_forms.rules_fast import NAMESPACE
@@ -57,7 +57,7 @@ class _Function:
         else:
             source = "def generated(d, up):\n" + "".join(f"    {line}\n" for line in lines)
         namespace = {**NAMESPACE, **self.constants, "_closures": closures}
-        exec(compile(source, f"<rule {at or '/'}>", "exec"), namespace)  # nosec B102  # noqa: S102 - our own source, see the note above
+        generated.run(source, f"rule {at or '/'}", namespace)  # our own source, see the note above
         return namespace["evaluate" if top else "generated"]
 
     def _read_at(self, index: int) -> str:

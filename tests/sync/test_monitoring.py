@@ -341,3 +341,25 @@ def test_the_years_monitoring_line_of_the_county_replaces_the_forms_default(clie
     older["started_at"] = "2025-11-20T09:00:00+08:00"
     other = visit(client, people, older)
     assert client.get(f"/api/v1/households/{other}", headers=people["sup_a"]).json["risk_flags"] == []
+
+
+@pytest.mark.parametrize(("action", "extra", "status"), [
+    ("township_check", {"step_date": TODAY.isoformat()}, 422),  # a check records its opinion
+    ("withdraw_elimination", {"comment": "异议"}, 409),  # no notice is running
+    ("eliminate", {}, 409),  # the notice comes first
+    ("review_elimination", ELIMINATION_REVIEW, 422),  # the risk is still there
+    ("follow_up_long_term", {}, 422),  # says why
+    ("assist", {"measures": [{**ANSWERED, "risk_types": ["disaster"]}]}, 422),  # a risk the case does not have
+    ("dismiss", {"comment": "核实无风险"}, 409),  # only before identification
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_an_assisted_case_refuses_each_step_that_is_out_of_order_or_unjustified(client, db_session, people, action,
+                                                                                 extra, status):
+    """domain.md 3.13: each refusal is a 409 (out of order) or a 422 (unjustified), and changes nothing."""
+    household_id = assisted_household(client, db_session, people)
+    if action == "township_check":
+        household_id = visit(client, people, item())
+        take(client, people, household_id, TO_ASSISTED[:1])
+    before = cases(db_session, household_id)
+    answer = move(client, people, household_id, action, **extra)
+    assert answer.status_code == status, answer.json
+    assert cases(db_session, household_id) == before
