@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # row, and only when needed, into a local (r0, r1, ...).
 #
 # Nothing of the form is pasted into the source but names, as repr(); every other value is a constant in the
-# function's namespace, as in rules_codegen. A rule's evaluation error counts as no value, as validator._safe has
+# function's namespace, as in rules/codegen.py. A rule's evaluation error counts as no value, as validator._safe has
 # it, but the try/except is in the generated code: no wrapper frame runs per rule.
 LevelCheck = Callable[[dict, dict, str, list], None]  # (context, sent, prefix, errors)
 _TRUTHY = "t is True or (t is not False and t is not None and _truthy(t))"  # truthy(t), its usual answers inline

@@ -284,7 +284,7 @@ def test_any_rule_either_compiles_and_answers_or_fails_with_our_errors(rule: obj
         pass
 
 
-# --- the generated code (survey_forms.rules_codegen); test_rules_equivalence compares it with the closures at length ---
+# --- the generated code (survey_forms.rules.codegen); test_rules_equivalence compares it with the closures at length ---
 
 def test_the_closures_stay_available_as_the_reference() -> None:
     data = {"age": 12, "schooling_status": "dropped_out"}
@@ -340,7 +340,7 @@ def test_too_deep_data_is_an_error_either_way() -> None:
 
 
 def test_compiling_the_household_form_is_quick() -> None:
-    form = json.loads((Path(rules.__file__).parent / "definitions/household_visit/v1.json").read_text(encoding="utf-8"))
+    form = json.loads((Path(rules.__file__).parents[1] / "definitions/household_visit/v1.json").read_text(encoding="utf-8"))
     found: list = []
 
     def walk(fields: list) -> None:

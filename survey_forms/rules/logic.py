@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from survey_forms.rules_js import loose_equal, ordered, strict_equal, truthy
+from survey_forms.rules.js import loose_equal, ordered, strict_equal, truthy
 
 NUMBER_TYPES = (int, float)
 # Operators whose result is always True or False: `and`, `or`, `if` and `!` skip the truthiness call on them.

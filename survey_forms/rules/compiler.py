@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from survey_forms import rules_data, rules_logic, rules_math, rules_scopes
-from survey_forms.rules_js import RuleSyntaxError
+from survey_forms.rules import arithmetic as rules_arithmetic
+from survey_forms.rules import data as rules_data
+from survey_forms.rules import logic as rules_logic
+from survey_forms.rules import scopes as rules_scopes
+from survey_forms.rules.js import RuleSyntaxError
 
 # Each operator module maps names to compile functions f(compiler, op, arg, at) -> fn(data, up): `arg` is the
 # operator's argument as written, `at` the JSON pointer of the operation, and `up` the scopes above (rules_scopes).
-OPERATORS: dict[str, Callable] = {**rules_logic.OPERATORS, **rules_math.OPERATORS, **rules_data.OPERATORS,
+OPERATORS: dict[str, Callable] = {**rules_logic.OPERATORS, **rules_arithmetic.OPERATORS, **rules_data.OPERATORS,
                                   **rules_scopes.OPERATORS}
 MAX_DEPTH = 100  # nesting of operators and arrays; deeper rules are refused, far from Python's recursion limit
 SCALARS = (str, int, float, bool, type(None))

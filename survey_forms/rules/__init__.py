@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from survey_forms import rules_codegen, rules_data
-from survey_forms.rules_compiler import MAX_DEPTH, OPERATORS, SCALARS, Compiler
-from survey_forms.rules_js import RuleError, RuleSyntaxError, to_text, truthy
+from survey_forms.rules import codegen as rules_codegen
+from survey_forms.rules import data as rules_data
+from survey_forms.rules.compiler import MAX_DEPTH, OPERATORS, SCALARS, Compiler
+from survey_forms.rules.js import RuleError, RuleSyntaxError, to_text, truthy
 
 __all__ = ["ALLOWED_OPERATORS", "MAX_DEPTH", "RuleError", "RuleSyntaxError", "apply", "compile_rule", "operations",
            "operators_used", "referenced_vars", "truthy"]
@@ -33,7 +34,7 @@ __all__ = ["ALLOWED_OPERATORS", "MAX_DEPTH", "RuleError", "RuleSyntaxError", "ap
 #   several keys) raise RuleSyntaxError when compiling; errors that depend on the data raise RuleError when evaluating.
 # - Data must be JSON-like (dict, list, str, int, float, bool, None); results may share lists and objects with it.
 #
-# The operators themselves live in rules_logic, rules_math, rules_data and rules_scopes; rules_compiler turns a rule
+# The operators themselves live in rules_logic, rules_arithmetic, rules_data and rules_scopes; rules_compiler turns a rule
 # into closures over them (the reference semantics), and rules_codegen generates equivalent Python source from it.
 ALLOWED_OPERATORS: frozenset[str] = frozenset(OPERATORS)
 _SCALARS = SCALARS

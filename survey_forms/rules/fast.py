@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from survey_forms import rules_logic, rules_math, rules_scopes
-from survey_forms.rules_data import MISSING, step
-from survey_forms.rules_js import RuleError, checked, loose_equal, parse_number, strict_equal, to_number, truthy
-from survey_forms.rules_logic import NUMBER_TYPES
+from survey_forms.rules import arithmetic as rules_arithmetic
+from survey_forms.rules import logic as rules_logic
+from survey_forms.rules import scopes as rules_scopes
+from survey_forms.rules.data import MISSING, step
+from survey_forms.rules.js import RuleError, checked, loose_equal, parse_number, strict_equal, to_number, truthy
+from survey_forms.rules.logic import NUMBER_TYPES
 
 
 def read_rest(value: Any, steps: tuple, default: Any) -> Any:
@@ -50,18 +52,18 @@ def loose_equal_to_text(value: Any, text: str) -> bool:
 
 
 _PAIRS = rules_logic._PAIRS  # the comparisons exactly as the closures make them
-_NUMBERS = rules_math._BINARY
-_FOLDS = rules_math._ARITHMETIC
+_NUMBERS = rules_arithmetic._BINARY
+_FOLDS = rules_arithmetic._ARITHMETIC
 
 # Every name generated code may use besides its own constants (_k*), reads (_r*) and temporaries (_t*).
 NAMESPACE: dict[str, Any] = {
-    "_truthy": truthy, "_checked": checked, "_number": rules_math._number,
-    "_to_number": to_number, "_divide": rules_math._divide,
-    "_substr": rules_math._substr, "_cat": rules_math._cat, "_contains": rules_math._contains,
-    "_merge": rules_math._merge,
+    "_truthy": truthy, "_checked": checked, "_number": rules_arithmetic._number,
+    "_to_number": to_number, "_divide": rules_arithmetic._divide,
+    "_substr": rules_arithmetic._substr, "_cat": rules_arithmetic._cat, "_contains": rules_arithmetic._contains,
+    "_merge": rules_arithmetic._merge,
     "_sum": _FOLDS["+"], "_difference": _FOLDS["-"], "_product": _FOLDS["*"], "_quotient": _FOLDS["/"],
     "_remainder": _FOLDS["%"], "_max": _FOLDS["max"], "_min": _FOLDS["min"],
-    **{name: rules_math.arithmetic_pair(_NUMBERS[op], _FOLDS[op])
+    **{name: rules_arithmetic.arithmetic_pair(_NUMBERS[op], _FOLDS[op])
        for name, op in (("_add2", "+"), ("_sub2", "-"), ("_mul2", "*"), ("_div2", "/"))},
     "_eq": _PAIRS["=="], "_seq": strict_equal, "_ne": _PAIRS["!="], "_sne": _PAIRS["!=="],
     "_lt": _PAIRS["<"], "_le": _PAIRS["<="], "_gt": _PAIRS[">"], "_ge": _PAIRS[">="],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from survey_forms.rules_js import (
+from survey_forms.rules.js import (
     MAX_SAFE,
     RuleError,
     checked,
@@ -18,7 +18,7 @@ from survey_forms.rules_js import (
     utf16_length,
     utf16_slice,
 )
-from survey_forms.rules_logic import NUMBER_TYPES
+from survey_forms.rules.logic import NUMBER_TYPES
 
 
 def _number(value: Any) -> int | float:

@@ -6,8 +6,8 @@ import copy
 import functools
 from typing import Any
 
-from survey_forms.rules_js import RuleError, invalid_arguments, to_number, to_text, utf16_length, utf16_slice
-from survey_forms.rules_logic import constant
+from survey_forms.rules.js import RuleError, invalid_arguments, to_number, to_text, utf16_length, utf16_slice
+from survey_forms.rules.logic import constant
 
 MISSING = object()  # a path that does not resolve, as opposed to one that holds null
 LITERAL_KEYS = (str, int, float, bool, type(None))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from survey_forms.rules_data import LITERAL_KEYS, dotted, is_literal_path, val_plan
-from survey_forms.rules_js import RuleError, parse_number
+from survey_forms.rules.data import LITERAL_KEYS, dotted, is_literal_path, val_plan
+from survey_forms.rules.js import RuleError, parse_number
 
 # What a generated expression's value is known to be, so that coercions and checks can be left out:
 BOOL = "bool"  # exactly True or False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from survey_forms.rules_js import RuleError, RuleSyntaxError, invalid_arguments, truthy
-from survey_forms.rules_logic import constant
+from survey_forms.rules.js import RuleError, RuleSyntaxError, invalid_arguments, truthy
+from survey_forms.rules.logic import constant
 
 # An iterator runs its body once per element, with the element as the data. When some val climbs scopes, each call
 # also gets the scopes above it, `up` = (level 1, level 2, the chain above those): for map and filter level 1 is

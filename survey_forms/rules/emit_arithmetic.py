@@ -1,11 +1,11 @@
-"""Python source for the inlined rule operators on numbers and strings, mirroring the closures of rules_math."""
+"""Python source for the inlined rule operators on numbers and strings, mirroring the closures of rules_arithmetic."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from survey_forms.rules_emit import ANY, BOOL, NUM, STR, Code, as_tuple, operands
-from survey_forms.rules_js import MAX_SAFE
+from survey_forms.rules.emit import ANY, BOOL, NUM, STR, Code, as_tuple, operands
+from survey_forms.rules.js import MAX_SAFE
 
 _FOLD = {"+": "_sum", "-": "_difference", "*": "_product", "/": "_quotient", "%": "_remainder", "max": "_max",
          "min": "_min"}
@@ -101,7 +101,7 @@ def emit_substr(c, op: str, arg: Any, at: str) -> Code | None:
 def emit_strings(c, op: str, arg: Any, at: str) -> Code | None:
     if op == "in" and type(arg) is list and len(arg) == 2 and type(arg[1]) is list and arg[1] and \
             all(type(item) is str for item in arg[1]):
-        # rules_math._in_literal_strings: a set lookup, the list itself never evaluated.
+        # rules_arithmetic._in_literal_strings: a set lookup, the list itself never evaluated.
         needle, options = c.expr(arg[0], f"{c.inner(at, op)}/0"), c.constant(frozenset(arg[1]))
         if needle.kind == STR:
             return Code(f"({needle.src} in {options})", BOOL, needle.safe)

@@ -6,12 +6,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from survey_forms import generated, rules_emit, rules_emit_math
-from survey_forms.rules_compiler import OPERATORS, SCALARS, Compiler
-from survey_forms.rules_emit import ANY, BOOL, NUM, STR, Code
-from survey_forms.rules_fast import NAMESPACE
-from survey_forms.rules_js import INFINITY, MAX_SAFE
-from survey_forms.rules_logic import BOOLEAN_OPERATORS
+from survey_forms import generated
+from survey_forms.rules import emit as rules_emit
+from survey_forms.rules import emit_arithmetic as rules_emit_arithmetic
+from survey_forms.rules.compiler import OPERATORS, SCALARS, Compiler
+from survey_forms.rules.emit import ANY, BOOL, NUM, STR, Code
+from survey_forms.rules.fast import NAMESPACE
+from survey_forms.rules.js import INFINITY, MAX_SAFE
+from survey_forms.rules.logic import BOOLEAN_OPERATORS
 
 # How it works. The closure compiler (rules_compiler) stays the reference: compile_rule runs it first, so that
 # compile errors are its own, and the generated code only ever runs on rules it accepted. Each operator with an
@@ -25,7 +27,7 @@ from survey_forms.rules_logic import BOOLEAN_OPERATORS
 # written with repr(), and every other value is a constant in the function's namespace.
 INLINE_LEVELS = 12  # operators nested in one function; deeper ones get a function of their own (parser limits)
 _READ = re.compile("\0([0-9]+)\0")  # a read's place in the source; repr() never writes a NUL character
-EMITTERS = {**rules_emit.EMITTERS, **rules_emit_math.EMITTERS}
+EMITTERS = {**rules_emit.EMITTERS, **rules_emit_arithmetic.EMITTERS}
 
 
 class _Function:
@@ -139,7 +141,7 @@ class FastCompiler(Compiler):
                 f"({temp} != '' if type({temp}) is str else _truthy({temp}))))")
 
     def number(self, src: str) -> str:
-        """rules_math._number(<src>): floats and ints within 2**53 as they are, anything else through to_number()."""
+        """rules_arithmetic._number(<src>): floats and ints within 2**53 as they are, anything else through to_number()."""
         temp = self.temp()
         return (f"({temp} if type({temp} := {src}) is float or type({temp}) is int and "
                 f"-{MAX_SAFE} <= {temp} <= {MAX_SAFE} else _to_number({temp}))")
