@@ -114,7 +114,8 @@ def carried(save_map: SaveMap, data: dict[str, Any], area_code: str | None, prot
     """
     values = _carried(save_map.top, data, protector, id_cards)
     if irrelevant is not None:
-        values |= _cleared(save_map.top, irrelevant.top)
+        # A property another, relevant field of the submission answers keeps that answer.
+        values = _cleared(save_map.top, irrelevant.top) | values
     if save_map.entity == "household" and area_code is not None:
         values[AREA] = area_code
     for repeat, targets in save_map.repeats.items():
@@ -125,7 +126,7 @@ def carried(save_map: SaveMap, data: dict[str, Any], area_code: str | None, prot
             if key is not None:
                 member = _carried(targets, row, protector, id_cards)
                 if index < len(cleared_rows):
-                    member |= _cleared(targets, cleared_rows[index])
+                    member = _cleared(targets, cleared_rows[index]) | member
                 for name, value in member.items():
                     values[f"{MEMBER}{key}/{name}"] = value
     return values

@@ -101,10 +101,12 @@ def test_publish_command_checks_and_publishes_every_repository_form(app, db_sess
     runner = app.test_cli_runner()
     first = runner.invoke(args=["forms", "publish"])
     assert first.exit_code == 0, first.output
-    assert {"household_visit v1", "village_infrastructure v1", "village_collective v1"} <= {
+    assert {"household_visit v1", "household_visit v2", "village_infrastructure v1", "village_collective v1"} <= {
         line.split(":", 1)[1].strip() for line in first.output.splitlines() if line.strip().startswith("new:")
     }
     again = runner.invoke(args=["forms", "publish"])
     assert again.exit_code == 0 and "Published 0 new form version(s)" in again.output
-    stored = db_session.scalars(select(FormVersion.form_id).order_by(FormVersion.form_id)).all()
-    assert stored == ["household_visit", "village_collective", "village_infrastructure"]
+    stored = db_session.execute(select(FormVersion.form_id, FormVersion.version)
+                                .order_by(FormVersion.form_id, FormVersion.version)).all()
+    assert [tuple(row) for row in stored] == [("household_visit", 1), ("household_visit", 2), ("village_collective", 1),
+                                              ("village_infrastructure", 1)]

@@ -328,8 +328,9 @@ def real_forms(committed_app):
 
 
 def visit_household(app, household_form, seed: int, members: int = 4) -> tuple[str, dict[str, Any]]:
-    """A household_visit pushed by enum_a about a new household; the household's id and the data sent."""
-    data = formfill.fill(household_form, random.Random(seed), members=members)  # noqa: S311 - test data
+    """A household_visit pushed by enum_a about a new household, with a phone number; its id and the data sent."""
+    data = formfill.fill(household_form, random.Random(seed), members=members,  # noqa: S311 - test data
+                         overrides={"phone": "13987654321"})
     sent = item(form_id="household_visit", form_version=household_form.version, data=data)
     answer = app.test_client().post("/api/v1/sync/submissions", json=batch([sent]), headers=bearer(app, "enum_a"))
     assert answer.json["results"][0]["status"] == "accepted", answer.json
