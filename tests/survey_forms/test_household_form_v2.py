@@ -637,3 +637,38 @@ def test_a_category_the_cadre_proposes_opens_a_case() -> None:
     assert ("proposed_category", "constraint") in problems(2, visit(**{**proposal, "proposed_category": "unstable_tuopin"}))
     monitored = visit(**{**proposal, "monitoring_category": "marginal"})
     assert ("proposed_category", "not_relevant") in problems(2, monitored)
+
+
+# --- each remaining rule of domain.md 3.15 on v2, with its section ------------------------------------------------
+
+_SIXTY = dict(elder("张桂英", "female", "1950-02-14", "parent"))
+
+
+def _changed(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A member with changes; a change to None leaves the answer out (it no longer applies)."""
+    return _without_none({**row, **changes})
+RULES = [  # (code, domain.md section, the 杨家 visit changed so that the rule holds)
+    ("water_unsafe", "3.9 water_safe: all four indicators", lambda: visit(water_quality_ok="no")),
+    ("food_or_clothing_insecure", "3.5 两不愁", lambda: visit(food_secure="no")),
+    ("income_drop", "3.4 income_drop = significant", lambda: visit(income_drop="significant",
+                                                                   income_drop_reason="大儿子务工受伤，回家休养")),
+    ("member_uninsured", "3.7 uninsured_members", lambda: visit([_changed(YANG[0], medical_insurance="none",
+                                                                           insurance_subsidised=None), *YANG[1:]])),
+    ("medical_oop_above_line", "3.4 expense_medical_oop above the monitoring line",
+     lambda: visit([*YANG[:3], _changed(YANG[3], medical_oop=8000, health_status="serious_illness",
+                                        chronic_diseases=None)])),
+    ("income_below_watch_line", "3.4 watch_line, [002] 53.42% below 10 000", lambda: visit(last_income_total_net=36000)),
+    ("income_below_monitoring_line", "3.4 monitoring_line", lambda: visit(last_income_total_net=20000)),
+    ("no_labour_no_dibao", "3.15: no member able to work and neither 低保 nor 特困",
+     lambda: visit([{**_SIXTY, "relation_to_head": "head", "name": "张桂英", "labour_ability": "lost",
+                     "employment_status": "not_in_labour_force"}], last_income_total_net=8000)),
+]
+
+
+@pytest.mark.parametrize(("code", "section", "household"), RULES, ids=[code for code, _, _ in RULES])
+def test_each_rule_holds_where_the_domain_says_with_its_tier(code, section, household) -> None:
+    """domain.md 3.15: the flag holds for the household the cited section describes, in the tier of 3.15 "Tiers"."""
+    data = household()
+    assert problems(2, data) == [], (section, problems(2, data))
+    raised = flags(2, data)
+    assert raised.get(code) == TIERS[code], (section, raised)
