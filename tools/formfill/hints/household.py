@@ -23,7 +23,18 @@ from tools.formfill.hints.base import (
     weighted,
     yes,
 )
-from tools.formfill.hints.members import EMPLOYED, MEMBER_DRAW, age_of, current_members, head_of, member_rows, studying
+from tools.formfill.hints.members import (
+    CURRENT,
+    EMPLOYED,
+    MEMBER_DRAW,
+    age_of,
+    current_members,
+    from_v2,
+    head_of,
+    member_rows,
+    severely_disabled,
+    studying,
+)
 from tools.formfill.samples import DALI_COUNTIES, REASONS, admin_village_code, mobile_phone, natural_village_code
 
 
@@ -90,7 +101,7 @@ def _income_plan(top: dict[str, Any], rng: random.Random) -> dict[str, int]:
         "transfer_pension": sum(rng.uniform(1300, 2400) for age in ages if age >= 60),
         "transfer_eco_compensation": rng.uniform(80, 1200) if rng.random() < 0.5 else 0,
         "transfer_agri_subsidy": rng.uniform(50, 1500),
-        "transfer_disability": sum(rng.uniform(700, 2400) for row in members if row.get("health_status") == "disabled"),
+        "transfer_disability": sum(_disability_transfer(row, rng) for row in members),
         "transfer_other": rng.uniform(200, 2000) if rng.random() < 0.15 else 0,
     }
     rest = max(0.0, total - sum(transfers.values()))
@@ -107,6 +118,18 @@ def _income_plan(top: dict[str, Any], rng: random.Random) -> dict[str, int]:
     return plan
 
 
+INCOME_ITEMS = ("income_wage", "income_business_gross", "cost_business", "income_property", "transfer_dibao",
+                "transfer_tekun", "transfer_pension", "transfer_eco_compensation", "transfer_agri_subsidy",
+                "transfer_disability", "transfer_other")
+
+
+def _disability_transfer(row: dict[str, Any], rng: random.Random) -> float:
+    if row.get("health_status") == "disabled":  # v1
+        return rng.uniform(700, 2400)
+    allowances = row.get("disability_allowances")  # v2: about 100 yuan a month for each allowance
+    return sum(rng.uniform(900, 1300) for _ in allowances) if type(allowances) is list else 0
+
+
 def _members_ready(top: dict[str, Any]) -> bool:
     members = rows_of(top, "members")
     return bool(members) and all("employment_status" in row for row in current_members(top))
@@ -116,17 +139,69 @@ def _income(name: str) -> Hint:
     def hint(top, row, rng):
         if not _members_ready(top):
             return DEFER
-        return memo(top, "income", lambda: _income_plan(top, rng))[name]
+        plan = memo(top, "income", lambda: _income_plan(top, rng))
+        if from_v2(top) and not _enters_income(top, rng):
+            return OMIT  # nothing changed since the last verification: its figures are kept
+        return plan[name]
 
     return hint
+
+
+def _net(plan: dict[str, int]) -> int:
+    return sum(plan.values()) - 2 * plan["cost_business"]  # cost_business is in the plan and is subtracted
+
+
+def _income_story(top: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """v2: the net income last verified (None: never verified), whether it fell sharply since, and whether this visit
+    enters the year's income item by item: always on the annual income verification, when there is no verified figure
+    or the income fell; on other visits now and then, when something changed. The last verified figure is close to the
+    plan's, so income per head is spread as in v1 whether or not the income is entered."""
+
+    def make() -> dict[str, Any]:
+        net = _net(memo(top, "income", lambda: _income_plan(top, rng)))
+        dropped = rng.random() < 0.08
+        verified = rng.random() < 0.92
+        last = net / rng.uniform(0.5, 0.75) if dropped else net * rng.uniform(0.94, 1.06)
+        entered = (top.get("visit_reason") == "annual_verification" or not verified or dropped
+                   or rng.random() < 0.2)
+        return {"last": round(last) if verified else None, "dropped": dropped, "entered": entered}
+
+    return memo(top, "income_story", make)
+
+
+def _enters_income(top: dict[str, Any], rng: random.Random) -> bool:
+    """v2: whether this visit enters the income; always without a last verified figure (the caller may leave it out)."""
+    return _income_story(top, rng)["entered"] or top.get("last_income_total_net") is None
+
+
+def _last_income(top, row, rng):
+    if not _members_ready(top):
+        return DEFER
+    last = _income_story(top, rng)["last"]
+    return OMIT if last is None else last
+
+
+def _income_drop(top, row, rng):
+    if not from_v2(top):
+        return weighted(rng, {"none": 92, "significant": 8})
+    if not _members_ready(top):
+        return DEFER
+    return "significant" if _income_story(top, rng)["dropped"] else "none"
+
+
+def _answered_net(top: dict[str, Any]) -> float | None:
+    """v2: the household's net income as the server works it out from the answers: this visit's, else the last verified."""
+    if any(top.get(name) is not None for name in INCOME_ITEMS):
+        return sum(number(top.get(name)) for name in INCOME_ITEMS) - 2 * number(top.get("cost_business"))
+    last = top.get("last_income_total_net")
+    return last if type(last) in (int, float) else None
 
 
 def _per_head(top: dict[str, Any]) -> float | None:
     plan = top.get("$plan", {}).get("income")
     if plan is None:
         return None
-    net = sum(plan.values()) - 2 * plan["cost_business"]  # cost_business is in the plan and is subtracted
-    return net / max(1, len(current_members(top)))
+    return _net(plan) / max(1, len(current_members(top)))
 
 
 def _expense_medical(top, row, rng):
@@ -137,9 +212,117 @@ def _expense_medical(top, row, rng):
     return 0 if draw < 0.45 else round(rng.uniform(100, 4000))
 
 
+def _expense_other_rigid(top, row, rng):
+    if not from_v2(top):
+        return 0 if rng.random() < 0.6 else round(rng.uniform(200, 3000))
+    # v2, where rigid spending counts against income: repairs after a disaster, an accident, a funeral; seldom
+    chance = 0.5 if top.get("visit_reason") == "disaster_check" else 0.12
+    return round(rng.uniform(500, 5000)) if rng.random() < chance else 0
+
+
+def _hospitalised(top, row, rng):
+    if not from_v2(top):
+        return "yes" if rng.random() < 0.15 else "no"
+    people = [member for member in rows_of(top, "members") if member.get("member_status") in (*CURRENT, "deceased")]
+    if any("medical_oop" not in member for member in people):
+        return DEFER
+    if any(number(member.get("medical_oop")) >= 4000 for member in people):
+        chance = 0.85
+    elif any(member.get("health_status") == "serious_illness" for member in people):
+        chance = 0.4
+    else:
+        chance = 0.06
+    return "yes" if rng.random() < chance else "no"
+
+
 def _expense_education(top, row, rng):
     students = sum(1 for member in current_members(top) if studying(member))
     return sum(round(rng.uniform(300, 3000)) for _ in range(students))
+
+
+def _household_figures(top: dict[str, Any]) -> tuple[float, float] | None:
+    """v2: (net income per head, the same after rigid spending) as the server will work them out from the answers;
+    None while they are not all given."""
+    members = current_members(top)
+    people = [row for row in rows_of(top, "members") if row.get("member_status") in (*CURRENT, "deceased")]
+    net = _answered_net(top)
+    if not members or net is None or not _members_ready(top) or any("medical_oop" not in row for row in people):
+        return None
+    rigid = sum(number(row.get("medical_oop")) for row in people)
+    rigid += number(top.get("expense_education")) + number(top.get("expense_other_rigid"))
+    return net / len(members), (net - rigid) / len(members)
+
+
+def _proposed_category(top, row, rng):
+    """v2, households not yet monitored: a category is proposed for a few, whose answers show a real risk (income under
+    the monitoring line, also after rigid spending, a serious illness with a low income, an unsafe house lived in, a
+    household that asked for help); "none" for the rest."""
+    figures = _household_figures(top)
+    if figures is None:
+        return DEFER
+    per_head, after_rigid = figures
+    line = number(top.get("$params", {}).get("monitoring_line"), 6000)
+    watch = number(top.get("$params", {}).get("watch_line"), 10000)
+    members = current_members(top)
+    ill = any(member.get("health_status") == "serious_illness" or severely_disabled(member) for member in members)
+    unsafe_house = top.get("housing_grade") in ("C", "D") and top.get("lives_in_graded_house") == "yes"
+    chance = 0.0
+    if per_head < line or after_rigid < line:
+        chance = 0.2
+    elif unsafe_house or (ill and per_head < watch):
+        chance = 0.15
+    if top.get("visit_reason") == "self_declared":
+        chance += 0.3
+    if rng.random() >= chance:
+        return "none"
+    if unsafe_house or top.get("visit_reason") == "disaster_check" or (ill and after_rigid < line and rng.random() < 0.5):
+        return "sudden_hardship"
+    return "unstable_tuopin" if top.get("household_type") == "tuopin" else "marginal"
+
+
+def _elimination_consent(top, row, rng):
+    """v2, monitored households: asked on the check before risk elimination (most agree), seldom on other visits."""
+    if top.get("visit_reason") == "risk_elimination_check":
+        return "yes" if rng.random() < 0.85 else "no"
+    return ("yes" if rng.random() < 0.7 else "no") if rng.random() < 0.1 else OMIT
+
+
+def _renovation_status(top, row, rng):
+    """v2, grade C or D houses: one still lived in waits for its repair more often than one the family has left."""
+    if top.get("lives_in_graded_house") == "yes":
+        return weighted(rng, {"not_planned": 20, "awaiting": 40, "in_progress": 30, "completed": 10})
+    return weighted(rng, {"not_planned": 15, "awaiting": 25, "in_progress": 25, "completed": 35})
+
+
+def _toilet_in_use(top, row, rng):
+    """v2: most toilets are used; some sanitary ones were built and are not (broken, used as a store)."""
+    unused = {"sanitary_indoor": 0.05, "sanitary_yard": 0.1}.get(top.get("toilet"), 0.03)
+    return "no" if rng.random() < unused else "yes"
+
+
+def _gps_fix(top: dict[str, Any], rng: random.Random) -> bool:
+    return memo(top, "gps_fix", lambda: rng.random() < 0.97)
+
+
+def _location(top, row, rng):
+    """v2: most visits have a fix; without one the location is left empty once the reason is given."""
+    if not from_v2(top) or _gps_fix(top, rng):
+        return SKIP  # drawn the usual way (v1: as before)
+    return OMIT if top.get("gps_skip_reason") is not None else DEFER
+
+
+def _gps_skip_reason(top, row, rng):
+    # Asked only when the location (drawn first) is empty: no fix was planned, or the caller left it out.
+    return weighted(rng, {"no_signal": 55, "poor_accuracy": 20, "device_problem": 20, "other": 5})
+
+
+def _visit_reason(top, row, rng):
+    if not from_v2(top):
+        return weighted(rng, {"routine": 60, "follow_up": 12, "self_declared": 6, "cadre_screening": 8,
+                              "department_alert": 4, "risk_elimination_check": 6, "disaster_check": 4})
+    # Households are visited several times a year and their income verified once: about one visit in five.
+    return weighted(rng, {"routine": 46, "annual_verification": 20, "follow_up": 10, "self_declared": 3,
+                          "cadre_screening": 8, "department_alert": 4, "risk_elimination_check": 5, "disaster_check": 4})
 
 
 def _monitoring_category(top, row, rng):
@@ -155,7 +338,8 @@ def _risk_types(top, row, rng):
     likely = []
     if any(member.get("health_status") in ("serious_illness", "chronic") for member in current_members(top)):
         likely.append("illness")
-    if any(member.get("health_status") == "disabled" for member in current_members(top)):
+    if any(member.get("health_status") == "disabled" or member.get("has_disability") == "yes"
+           for member in current_members(top)):
         likely.append("disability")
     if top.get("housing_grade") in ("C", "D"):
         likely.append("housing_unsafe")
@@ -187,8 +371,9 @@ def _visit_year(top: dict[str, Any]) -> int:
 
 HOUSEHOLD_VISIT = FormHints(
     draw={
-        "visit_reason": choose({"routine": 60, "follow_up": 12, "self_declared": 6, "cadre_screening": 8,
-                                "department_alert": 4, "risk_elimination_check": 6, "disaster_check": 4}),
+        "visit_reason": _visit_reason,
+        "location": _location,
+        "gps_skip_reason": _gps_skip_reason,
         "enumerator_id": lambda top, row, rng: f"enumerator-{rng.randint(1, 400):04d}",
         "work_team_id": lambda top, row, rng: f"team-{rng.choice(DALI_COUNTIES)}-{rng.randint(1, 60):02d}",
         "photo_door_plate": maybe(0.7, lambda top, row, rng: f"door_plate_{rng.getrandbits(24):06x}.jpg"),
@@ -202,22 +387,21 @@ HOUSEHOLD_VISIT = FormHints(
         "tekun_support": choose({"none": 93, "dispersed": 5, "centralised": 2}),
         "is_relocated": yes(0.08),
         **MEMBER_DRAW,
+        "last_income_total_net": _last_income,
         "income_year": lambda top, row, rng: _visit_year(top) - (1 if rng.random() < 0.8 else 0),
-        **{name: _income(name) for name in (
-            "income_wage", "income_business_gross", "cost_business", "income_property", "transfer_dibao",
-            "transfer_tekun", "transfer_pension", "transfer_eco_compensation", "transfer_agri_subsidy",
-            "transfer_disability", "transfer_other")},
+        **{name: _income(name) for name in INCOME_ITEMS},
         "expense_medical_oop": _expense_medical,
         "expense_education": _expense_education,
-        "expense_other_rigid": lambda top, row, rng: 0 if rng.random() < 0.6 else round(rng.uniform(200, 3000)),
-        "income_drop": choose({"none": 92, "significant": 8}),
+        "expense_other_rigid": _expense_other_rigid,
+        "income_drop": _income_drop,
         "income_drop_reason": lambda top, row, rng: rng.choice(REASONS),
         "food_secure": yes(0.97),
         "clothing_secure": yes(0.97),
-        "hospitalised_this_year": yes(0.15),
+        "hospitalised_this_year": _hospitalised,
         "village_clinic_access": yes(0.95),
         "housing_grade": choose({"A": 40, "B": 40, "C": 9, "D": 3, "not_appraised": 8}),
         "lives_in_graded_house": yes(0.35),
+        "renovation_status": _renovation_status,
         "house_structure": choose({"brick_concrete": 40, "frame": 10, "brick_wood": 25, "earth_wood": 15, "wood": 5,
                                    "stone": 3, "other": 2}),
         "housing_solution": _housing_solution,
@@ -243,6 +427,7 @@ HOUSEHOLD_VISIT = FormHints(
         "agri_insurance": yes(0.6),
         "return_to_poverty_insurance": yes(0.8),
         "toilet": choose({"sanitary_indoor": 30, "sanitary_yard": 45, "non_sanitary": 20, "none": 5}),
+        "toilet_in_use": _toilet_in_use,
         "garbage_bin": yes(0.85),
         "livestock_separated": choose({"yes": 60, "no": 15, "no_livestock": 25}),
         "power_supply": yes(0.99),
@@ -250,8 +435,10 @@ HOUSEHOLD_VISIT = FormHints(
         "road_to_door_hardened": yes(0.9),
         "broadband_or_4g_home": yes(0.9),
         "monitoring_category": _monitoring_category,
+        "proposed_category": _proposed_category,
         "risk_types": _risk_types,
         "main_risk_type": _main_risk_type,
+        "elimination_consent": _elimination_consent,
     },
     derive={
         "respondent_name": _respondent_name,
