@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from server.models import PARAMETER_AREA_LENGTHS, YearlyParameter
+from server.models import PARAMETER_AREA_LENGTHS, PARAMETER_YEARS, YearlyParameter
 
 NAMES = ("monitoring_line", "dibao_standard", "watch_line")
 
@@ -29,11 +29,12 @@ def levels_above(area_code: str) -> list[str]:
 
 
 class Lookup:
-    """The form parameters a submission's rules read, looked up once per (county, year) within one push."""
+    """The form parameters a submission's rules read, each year's table read once within one push or rebuild batch
+    (a handful of rows: the province's, the prefectures', the counties' that differ)."""
 
     def __init__(self, session: Session):
         self.session = session
-        self._found: dict[tuple[str, int], dict[str, int | float] | None] = {}
+        self._years: dict[int, dict[str, dict[str, int | float]]] = {}
 
     def overrides(self, area_code: str | None, data: dict[str, Any], collected: date | None) -> dict[str, int | float] | None:
         """The yearly figures for the visit's income year (`income_year`, else the year it was made), to put over the
@@ -41,13 +42,15 @@ class Lookup:
         year = data.get("income_year")
         if type(year) is not int:
             year = collected.year if collected is not None else None
-        if area_code is None or year is None:
+        # Read before the data is checked: a year no row can have (say 2**70) is looked up nowhere.
+        if area_code is None or year is None or not PARAMETER_YEARS[0] <= year <= PARAMETER_YEARS[1]:
             return None
-        key = (area_code[:6], year)
-        if key not in self._found:
-            row = self.session.scalar(applying(select(YearlyParameter), area_code[:6], year))
-            self._found[key] = None if row is None else {name: _number(getattr(row, name)) for name in NAMES}
-        return self._found[key]
+        if year not in self._years:
+            rows = self.session.scalars(select(YearlyParameter).where(YearlyParameter.year == year))
+            self._years[year] = {row.area_code: {name: _number(getattr(row, name)) for name in NAMES} for row in rows}
+        by_area = self._years[year]
+        # As `applying`: the most specific of the area's county, prefecture and province.
+        return next((by_area[code] for code in reversed(levels_above(area_code)) if code in by_area), None)
 
 
 def _number(value: Decimal) -> int | float:

@@ -20,6 +20,7 @@ from server.models.monitoring import (
     MonitoringState,
 )
 from server.models.parameters import CODE_LENGTHS as PARAMETER_AREA_LENGTHS
+from server.models.parameters import FIRST_YEAR, LAST_YEAR
 from server.models.parameters import YearlyParameter as YearlyParameter
 from server.models.permissions import Action, may
 from server.models.reviews import ReviewDecision, SubmissionReview
@@ -27,6 +28,8 @@ from server.models.sessions import SessionEndReason, WebSession
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
 from server.models.villages import Village
+
+PARAMETER_YEARS = (FIRST_YEAR, LAST_YEAR)  # the years a yearly parameter can be set for
 
 __all__ = [
     "Action",
@@ -54,6 +57,7 @@ __all__ = [
     "MeasureStatus",
     "OPEN_STATES",
     "PARAMETER_AREA_LENGTHS",
+    "PARAMETER_YEARS",
     "Person",
     "ReviewDecision",
     "Role",
