@@ -74,6 +74,7 @@ WITH opened AS (
 INSERT INTO monitoring_event (case_id, step, from_state, to_state, comment)
 SELECT opened.id, 'opened', NULL, 'candidate', '风险规则触发 · risk flags hold: ' || array_to_string(h.risk_flags, ', ')
 FROM opened JOIN household AS h ON h.id = opened.household_id
+RETURNING (SELECT household_id FROM opened WHERE opened.id = case_id)
 """)
 
 # A visit's measures are stored on the household; attach_measures then puts them on their case. A correction's
@@ -101,6 +102,7 @@ WHERE s.uuid = ANY(CAST(:uuids AS uuid[])) AND s.state = 'accepted' AND s.subjec
   AND NOT EXISTS (SELECT 1 FROM submission AS later WHERE later.supersedes = s.uuid AND later.state = 'accepted'
                   AND later.entity_id = s.entity_id)
 ON CONFLICT (submission_uuid, position) DO NOTHING
+RETURNING household_id
 """)
 
 # Each measure a visit recorded belongs to the household's case whose span holds the visit's device time (from the
@@ -126,18 +128,15 @@ def open_candidates(session: Session, household_ids: list[uuid.UUID]) -> None:
     an eliminated one opens a new case: the old one stays in the history); measures already recorded by visits made
     since then join it."""
     if household_ids:
-        session.execute(_OPEN_CANDIDATES, {"ids": household_ids})
-        attach_measures(session, household_ids)
+        opened = session.scalars(_OPEN_CANDIDATES, {"ids": household_ids}).all()
+        attach_measures(session, sorted(set(opened)))
 
 
 def record_visit_measures(session: Session, submission_uuids: list[uuid.UUID]) -> None:
     """The measures of these accepted visits (their `measures` repeat), each on the case it belongs to."""
     if submission_uuids:
-        session.execute(_RECORD_VISIT_MEASURES, {"uuids": submission_uuids})
-        households = session.scalars(text("SELECT DISTINCT entity_id FROM submission WHERE uuid = ANY(CAST(:uuids AS "
-                                          "uuid[])) AND entity_id IS NOT NULL AND subject_type = 'household'"),
-                                     {"uuids": submission_uuids}).all()
-        attach_measures(session, list(households))
+        recorded = session.scalars(_RECORD_VISIT_MEASURES, {"uuids": submission_uuids}).all()
+        attach_measures(session, sorted(set(recorded)))
 
 
 def attach_measures(session: Session, household_ids: list[uuid.UUID]) -> None:
