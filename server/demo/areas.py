@@ -1,4 +1,4 @@
-"""The demo's area tree: real province, prefecture and counties, then generated townships and villages."""
+"""The demo's area tree: real province, prefecture, counties and townships (NBS codes), then generated villages."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from server.demo.sizes import DemoSize
 from server.models import AreaLevel
 
 Name = tuple[str, str]  # (name_zh, name_en)
-TOWN_SHARE = 0.6  # most township-level units of Dali are 镇 rather than 乡
 
 
 @dataclass(frozen=True)
@@ -81,31 +80,12 @@ def _children(parent: AreaRow, level: AreaLevel, seeds: list[tuple[float, float]
 
 
 def _townships(seed: int, size: DemoSize, county: County, row: AreaRow) -> list[tuple[AreaRow, tuple[Name, ...]]]:
-    """The county's townships: those the seeds name first, then generated ones (镇 101.., 乡 201..)."""
+    """The county's first townships of the real list (dali.py: those the seeds name first), with their real codes."""
     rng = area_rng(seed, row.code)
-    count = size.townships_per_county or county.township_count
-    real = county.townships[:count]
-    stems = names.unique_stems(rng, count - len(real), {t.name_zh[:-1] for t in county.townships})
-    is_town = [t.is_town for t in real] + [rng.random() < TOWN_SHARE for _ in stems]
-    township_names = [(t.name_zh, t.name_en) for t in real] + [
-        names.township_name(stem, town) for stem, town in zip(stems, is_town[len(real):], strict=True)]
-    codes = _township_codes(row.code, is_town)
-    seeds = spread_points(row.boundary, count, rng)
-    villages = [t.villages for t in real] + [()] * len(stems)
-    rows = _children(row, AreaLevel.township, seeds, township_names, codes)
-    return list(zip(rows, villages, strict=True))
-
-
-def _township_codes(county_code: str, is_town: list[bool]) -> list[str]:
-    """镇 are numbered from 101 and 乡 from 201 (domain.md 2.2), each in the order given."""
-    next_number = {True: 101, False: 201}
-    codes = []
-    for town in is_town:
-        codes.append(f"{county_code}{next_number[town]}")
-        next_number[town] += 1
-    if next_number[True] > 200 or next_number[False] > 400:
-        raise ValueError(f"too many townships for the code ranges of county {county_code}")
-    return codes
+    real = county.townships[:size.townships_per_county or county.township_count]
+    seeds = spread_points(row.boundary, len(real), rng)
+    rows = _children(row, AreaLevel.township, seeds, [(t.name_zh, t.name_en) for t in real], [t.code for t in real])
+    return list(zip(rows, [t.villages for t in real], strict=True))
 
 
 def _villages(seed: int, size: DemoSize, township: AreaRow, real: tuple[Name, ...]) -> list[AreaRow]:

@@ -3,43 +3,43 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict
-from server.demo.accounts import ACCOUNTS, DemoAccount
+from server.demo import parameters, profiles, report
+from server.demo.accounts import ACCOUNTS
 from server.demo.areas import AreaRow, generate_areas
+from server.demo.cases import DemoCase
 from server.demo.dali import PREFECTURE, PROVINCE
 from server.demo.households import generate_households
+from server.demo.report import DemoReport
 from server.demo.sizes import DemoSize
-from server.models import Area, AreaLevel, Household, Person
+from server.demo.villages import generate_villages
+from server.models import (
+    Area,
+    AreaLevel,
+    AssistanceMeasure,
+    Household,
+    MonitoringCase,
+    MonitoringEvent,
+    Person,
+    Role,
+    Village,
+)
 from server.services.users import create_user
 
 # Rows per INSERT batch: large enough for psycopg's pipelined executemany, small enough for memory.
 BATCH = 5_000
 PROGRESS_EVERY = 50_000
-
-
-@dataclass(frozen=True)
-class DemoReport:
-    size: str
-    seed: int
-    areas: dict[AreaLevel, int]
-    households: int
-    people: int
-    accounts: list[DemoAccount]
-    seconds: float
-
-    def summary(self) -> str:
-        lines = [f"Loaded the Dali demo (size {self.size}, seed {self.seed}) in {self.seconds:.1f} s."]
-        lines += [f"  {level.value:<16} {count:>9,}" for level, count in self.areas.items()]
-        lines += [f"  {'households':<16} {self.households:>9,}", f"  {'people':<16} {self.people:>9,}"]
-        lines.append(f"  {len(self.accounts)} demo accounts: see `flask demo accounts`")
-        return "\n".join(lines)
+# The tables of a batch, parents first: members, cases and measures refer to their household, events to their case.
+TABLES = (Household, Person, MonitoringCase, MonitoringEvent, AssistanceMeasure)
+# The demo supervisor's county gets a case in every state (profiles.py), so that their lists show each.
+SHOWCASE_COUNTY = next(account.areas[0] for account in ACCOUNTS if account.role is Role.supervisor)
 
 
 def is_loaded(session: Session) -> bool:
@@ -50,7 +50,8 @@ def is_loaded(session: Session) -> bool:
 def load(
     session: Session, *, seed: int, size: DemoSize, actor: str, progress: Callable[[str], None]
 ) -> DemoReport:
-    """Adds the demo areas, households, members and accounts; flushes but never commits.
+    """Adds the demo areas, accounts, yearly parameters, households with their members, incomes and monitoring cases,
+    and the villages' infrastructure; flushes but never commits.
 
     Raises:
         Conflict: the prefecture is already there (a previous load, or an import of the real areas).
@@ -61,13 +62,17 @@ def load(
     started = time.monotonic()
     areas = generate_areas(seed, size)
     counts = _insert_areas(session, areas, progress)
-    natural_villages = [area for area in areas if area.level is AreaLevel.natural_village]
-    households, people = _insert_households(session, seed, size, natural_villages, progress)
-    for account in ACCOUNTS:
-        create_user(session, account.username, account.role, account.areas, account.password,
-                    actor=actor, display_name=account.display_name)
+    # The accounts come before the households: the supervisors are the ones who took the cases' steps.
+    actors = _create_accounts(session, actor)
     progress(f"accounts: {len(ACCOUNTS)}")
-    return DemoReport(size.name, seed, counts, households, people, ACCOUNTS, time.monotonic() - started)
+    parameters.load(session, actor=actor)
+    natural_villages = [area for area in areas if area.level is AreaLevel.natural_village]
+    households, people = _insert_households(session, seed, size, natural_villages, actors, progress)
+    villages = generate_villages(seed, natural_villages, [a for a in areas if a.level is AreaLevel.admin_village])
+    _insert(session, Village, villages)
+    progress(f"villages: {len(villages):,}")
+    return DemoReport(size.name, seed, counts, households, people, ACCOUNTS, time.monotonic() - started,
+                      report.count(session))
 
 
 def _insert_areas(session: Session, areas: list[AreaRow], progress: Callable[[str], None]) -> dict[AreaLevel, int]:
@@ -84,16 +89,28 @@ def _insert_areas(session: Session, areas: list[AreaRow], progress: Callable[[st
     return counts
 
 
+def _create_accounts(session: Session, actor: str) -> dict[str, uuid.UUID]:
+    """Creates the demo accounts; returns who takes monitoring steps where: a county's demo supervisor, else the admin
+    (key "")."""
+    users = {account.username: create_user(session, account.username, account.role, account.areas, account.password,
+                                           actor=actor, display_name=account.display_name)
+             for account in ACCOUNTS}
+    session.flush()
+    actors = {"": next(users[a.username].id for a in ACCOUNTS if a.role is Role.admin)}
+    actors |= {area: users[a.username].id for a in ACCOUNTS if a.role is Role.supervisor for area in a.areas}
+    return actors
+
+
 def _insert_households(
-    session: Session, seed: int, size: DemoSize, natural_villages: list[AreaRow], progress: Callable[[str], None]
+    session: Session, seed: int, size: DemoSize, natural_villages: list[AreaRow], actors: dict[str, uuid.UUID],
+    progress: Callable[[str], None],
 ) -> tuple[int, int]:
     total_households = total_people = 0
-    for households, members in _batches(seed, size, natural_villages):
-        # Households first: their members refer to them.
-        _insert(session, Household, households)
-        _insert(session, Person, members)
-        before, total_households = total_households, total_households + len(households)
-        total_people += len(members)
+    for batch in _batches(seed, size, natural_villages, actors):
+        for model, rows in zip(TABLES, batch, strict=True):
+            _insert(session, model, rows)
+        before, total_households = total_households, total_households + len(batch[0])
+        total_people += len(batch[1])
         if total_households // PROGRESS_EVERY > before // PROGRESS_EVERY:
             progress(f"households: {total_households:,} so far")
     progress(f"households: {total_households:,}, people: {total_people:,}")
@@ -101,20 +118,31 @@ def _insert_households(
 
 
 def _batches(
-    seed: int, size: DemoSize, natural_villages: list[AreaRow]
-) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-    """Household and member rows in batches of about BATCH households, whole villages at a time."""
-    households: list[dict[str, Any]] = []
-    members: list[dict[str, Any]] = []
-    for village in natural_villages:
-        for household in generate_households(seed, village, size.households_per_natural_village):
-            households.append(household.values)
-            members.extend(household.members)
-        if len(households) >= BATCH:
-            yield households, members
-            households, members = [], []
-    if households:
-        yield households, members
+    seed: int, size: DemoSize, natural_villages: list[AreaRow], actors: dict[str, uuid.UUID]
+) -> Iterator[tuple[list[dict[str, Any]], ...]]:
+    """Rows of TABLES in batches of about BATCH households, whole villages at a time."""
+    per_village = size.households_per_natural_village
+    dealt = profiles.assign(seed, [v.code for v in natural_villages], per_village, SHOWCASE_COUNTY)
+    batch: tuple[list[dict[str, Any]], ...] = tuple([] for _ in TABLES)
+    for n, village in enumerate(natural_villages):
+        actor_id = actors.get(village.code[:6], actors[""])
+        for household in generate_households(seed, village, dealt[n * per_village:(n + 1) * per_village], actor_id):
+            _add(batch, household.values, household.members, household.case)
+        if len(batch[0]) >= BATCH:
+            yield batch
+            batch = tuple([] for _ in TABLES)
+    if batch[0]:
+        yield batch
+
+
+def _add(batch: tuple[list[dict[str, Any]], ...], household: dict[str, Any], members: Sequence[dict[str, Any]],
+         case: DemoCase | None) -> None:
+    batch[0].append(household)
+    batch[1].extend(members)
+    if case is not None:
+        batch[2].append(case.case)
+        batch[3].extend(case.events)
+        batch[4].extend(case.measures)
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:

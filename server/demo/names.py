@@ -59,11 +59,6 @@ def unique_stems(rng: random.Random, count: int, taken: set[str]) -> list[tuple[
     return stems
 
 
-def township_name(stem: tuple[str, str], is_town: bool) -> tuple[str, str]:
-    hanzi, pinyin = stem
-    return (hanzi + "镇", pinyin + " Town") if is_town else (hanzi + "乡", pinyin + " Township")
-
-
 def admin_village_name(stem: tuple[str, str]) -> tuple[str, str]:
     return stem[0] + "村", stem[1] + " Village"
 

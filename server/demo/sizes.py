@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class DemoSize:
     name: str
-    townships_per_county: int | None  # None: the county's approximate real number of townships
+    townships_per_county: int | None  # None: all of the county's townships
     villages_per_township: int
     natural_villages_per_village: int
     households_per_natural_village: int
@@ -19,6 +19,6 @@ SIZES: dict[str, DemoSize] = {
     "small": DemoSize("small", 2, 2, 2, 5),
     # Ten times the households of "small", for trying lists, maps and exports.
     "medium": DemoSize("medium", 4, 5, 4, 5),
-    # About the whole prefecture (110 townships, ~0.5 million households) for benchmarks.
+    # The whole prefecture (its 112 townships, ~0.5 million households) for benchmarks.
     "full": DemoSize("full", None, 10, 8, 60),
 }
