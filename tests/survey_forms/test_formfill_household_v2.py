@@ -104,3 +104,19 @@ def test_gps_is_skipped_rarely_and_other_new_answers_are_plausible(households) -
     checks = [data for data in visits if data["visit_reason"] == "risk_elimination_check"
               and data["monitoring_category"] != "none"]
     assert all(data["elimination_consent"] in ("yes", "no") for data in checks)
+
+
+def test_a_revisit_fills_what_the_household_had_cleared() -> None:
+    """A property pulled as null (a visit made its field irrelevant, so it was cleared) pre-fills nothing: the revisit
+    answers the field anew when it applies again (here: the household is now monitored, so its risk types are asked)."""
+    from tools.simulate.make import Subject, make_item
+
+    definition = FORMS[2]
+    prefill = {"monitoring_category": "marginal", "risk_types": None, "main_risk_type": None, "household_type": "non_tuopin",
+               "income_year": 2025}
+    for seed in range(20):
+        made = make_item(definition, Subject("household", "532922100201001", "5b1a1ad4-6f4e-4d6f-9a43-9d7a1e3f4a11", 1,
+                                             None, prefill=prefill, members=[]), random.Random(seed))  # noqa: S311
+        data = made.item["data"]
+        if data.get("monitoring_category") == "marginal":  # kept from the pull: the risk types are answered anew
+            assert data["risk_types"], seed

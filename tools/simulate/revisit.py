@@ -30,7 +30,9 @@ def answers(definition: FormDefinition, prefill: Mapping[str, Any], members: lis
     are left out, for formfill to draw again: the enumerator changes what has changed since the last visit.
     """
     fields = prefill_fields(definition.document)
-    given = {name: prefill[_property(target)] for name, target in fields[None].items() if _property(target) in prefill}
+    # A property pulled as null was cleared (a visit made its field irrelevant): there is nothing to pre-fill.
+    given = {name: prefill[_property(target)] for name, target in fields[None].items()
+             if prefill.get(_property(target)) is not None}
     changeable = list(given)
     for repeat, targets in fields.items():
         if repeat is not None and members and any(target.startswith("person.") for target in targets.values()):
@@ -50,7 +52,10 @@ def forget(given: dict[str, Any], path: str) -> bool:
     """
     match = _ROW_PATH.fullmatch(path)
     if match is None:
-        return path in given and not _rows(given[path]) and given.pop(path) is not None
+        if path not in given or _rows(given[path]):
+            return False
+        del given[path]
+        return True
     rows = given.get(match[1])
     index = int(match[2])
     if _rows(rows) and index < len(rows) and match[3] in rows[index]:
