@@ -201,7 +201,8 @@ def rotate_pii(batch: int) -> None:
 @click.option("--size", type=click.Choice(sorted(demo.SIZES)), default="small", show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when demo data is already loaded.")
 def load_demo(seed: int, size: str, if_empty: bool) -> None:
-    """Load the Dali demo: areas, households, members and one account per role."""
+    """Load the Dali demo: areas (the real townships), households and members in the seeds' proportions, monitoring
+    cases in every state, villages with their flags, the yearly lines, and one account per role; prints the counts."""
     if current_app.config["SURVEY_ENV"] == "production":
         _fail("The demo data has published passwords; it is not loaded when SURVEY_ENV=production.")
     from server.demo import loader as demo_loader  # geometry libraries, needed here only
