@@ -13,7 +13,7 @@ class DomainError(Exception):
     """Base of every error the domain raises on purpose; the HTTP layer maps the kind to a status."""
 
     code = "domain_error"
-    message = "The request cannot be carried out."
+    message = "The request cannot be carried out. 无法执行此请求。"
 
     def __init__(self, message: str | None = None, *, code: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message or self.message)
@@ -31,27 +31,27 @@ class BadRequest(DomainError):
 
 class NotFound(DomainError):
     code = "not_found"
-    message = "Not found."
+    message = "Not found. 未找到。"
 
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
-    message = "Sign in first: send a device token as 'Authorization: Bearer <token>'."
+    message = "Sign in first: send a device token as 'Authorization: Bearer <token>'. 请先登录。"
 
 
 class Forbidden(DomainError):
     code = "forbidden"
-    message = "Your role or area does not allow this."
+    message = "Your role or area does not allow this. 您的角色或工作范围不允许此操作。"
 
 
 class InvalidInput(DomainError):
     code = "invalid_input"
-    message = "The input is not valid."
+    message = "The input is not valid. 输入无效。"
 
 
 class Conflict(DomainError):
     code = "conflict"
-    message = "This conflicts with what is stored."
+    message = "This conflicts with what is stored. 与已保存的数据冲突。"
 
 
 class PayloadTooLarge(DomainError):
@@ -64,7 +64,7 @@ class UnsupportedMediaType(DomainError):
 
 class TooManyRequests(DomainError):
     code = "too_many_requests"
-    message = "Too many requests; try again later."
+    message = "Too many requests; try again later. 请求过多，请稍后再试。"
 
     def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any):
         super().__init__(message, **kwargs)
