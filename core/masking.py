@@ -87,6 +87,11 @@ class RecordView:
     def properties(self, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
         return {name: self.value(entity, name, value) for name, value in values.items()}
 
+    def text(self, value: str | None) -> str | None:
+        """Free text people wrote about a household (a review's minutes, a step's comment, the cadre responsible
+        for a measure): it can name anyone, so only the grant reads it."""
+        return value if value is None or self.clear else MASK
+
     def change(self, entity: str, name: str, value: Any) -> Any:
         """A value of a history entry or conflict, whose name may be a member's "members/<key>/<property>"."""
         if name.startswith(MEMBER):

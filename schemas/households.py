@@ -43,9 +43,10 @@ class MonitoringEventSchema(Schema):
     step = fields.String()
     from_state = fields.String(allow_none=True)
     to_state = fields.String()
-    comment = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True, metadata={"description": "*** without the personal-data grant"})
     step_date = fields.Date(allow_none=True, metadata={"description": "when the step took place, as recorded"})
-    details = fields.Dict(metadata={"description": "the minutes of a review, the checks an elimination passed"})
+    details = fields.Dict(metadata={
+        "description": "the minutes of a review (*** without the personal-data grant), the checks an elimination passed"})
     at = fields.DateTime()
 
 
@@ -54,9 +55,9 @@ class MeasureViewSchema(Schema):
     measure_scope = fields.String(allow_none=True)
     measure_date = fields.Date(allow_none=True)
     amount_yuan = fields.Float(allow_none=True)
-    responsible_person = fields.String(allow_none=True)
+    responsible_person = fields.String(allow_none=True, metadata={"description": "*** without the personal-data grant"})
     risk_types = fields.List(fields.String())
-    status = fields.Function(lambda measure: measure.status.value)
+    status = fields.String()
     submission_uuid = fields.UUID(allow_none=True, metadata={"description": "the visit that recorded it, if any"})
     recorded_at = fields.DateTime()
 

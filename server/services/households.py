@@ -58,8 +58,8 @@ def household_view(session: Session, viewer: Principal, household_id: uuid.UUID,
         "flags": [{"code": f.code, "submission_uuid": f.submission_uuid, "details": f.details, "raised_at": f.raised_at}
                   for f in session.scalars(select(Flag).where(Flag.entity_type == "household",
                                                               Flag.entity_id == str(household_id)).order_by(Flag.id))],
-        "monitoring": _cases(session, household_id, measures),
-        "measures_outside_cases": [m for m in measures if m.case_id is None],
+        "monitoring": _cases(session, household_id, measures, view),
+        "measures_outside_cases": [_measure(m, view) for m in measures if m.case_id is None],
     }
     if view.clear and any(person.id_card_encrypted for person in members):
         audit.record(session, "pii.read", AuditOutcome.success, actor_id=viewer.user_id, actor=viewer.username,
@@ -119,7 +119,8 @@ def _conflicts(session: Session, entity_type: str, entity_id: str, view: RecordV
             for c in conflicts]
 
 
-def _cases(session: Session, household_id: uuid.UUID, measures: list[AssistanceMeasure]) -> list[dict[str, Any]]:
+def _cases(session: Session, household_id: uuid.UUID, measures: list[AssistanceMeasure],
+           view: RecordView) -> list[dict[str, Any]]:
     cases = session.scalars(select(MonitoringCase).where(MonitoringCase.household_id == household_id)
                             .order_by(MonitoringCase.opened_at)).all()
     events = session.scalars(select(MonitoringEvent).where(MonitoringEvent.case_id.in_([c.id for c in cases]))
@@ -127,10 +128,20 @@ def _cases(session: Session, household_id: uuid.UUID, measures: list[AssistanceM
     return [{"id": case.id, "state": case.state.value, "category": case.category, "risk_types": case.risk_types,
              "channel": case.channel, "opened_at": case.opened_at, "notice_started_on": case.notice_started_on,
              "notice_days": case.notice_days, "closed_at": case.closed_at,
-             "events": [{"step": e.step.value, "from_state": e.from_state, "to_state": e.to_state, "comment": e.comment,
-                         "step_date": e.step_date, "details": e.details, "at": e.at}
+             "events": [{"step": e.step.value, "from_state": e.from_state, "to_state": e.to_state,
+                         "comment": view.text(e.comment), "step_date": e.step_date, "at": e.at,
+                         "details": {**e.details, "minutes": view.text(e.details["minutes"])} if "minutes" in e.details
+                         else e.details}
                         for e in events if e.case_id == case.id],
-             "measures": [m for m in measures if m.case_id == case.id]} for case in cases]
+             "measures": [_measure(m, view) for m in measures if m.case_id == case.id]} for case in cases]
+
+
+def _measure(measure: AssistanceMeasure, view: RecordView) -> dict[str, Any]:
+    return {"measure_type": measure.measure_type, "measure_scope": measure.measure_scope,
+            "measure_date": measure.measure_date, "amount_yuan": measure.amount_yuan,
+            "responsible_person": view.text(measure.responsible_person), "risk_types": measure.risk_types,
+            "status": measure.status.value, "submission_uuid": measure.submission_uuid,
+            "recorded_at": measure.recorded_at}
 
 
 def list_households(session: Session, viewer: Principal, *, area_code: str | None, flag: str | None,

@@ -372,3 +372,26 @@ def test_an_income_year_no_table_can_hold_is_that_items_problem_alone(client, db
     odd["data"]["income_year"] = 2**70
     results = client.post(URL, json=batch([odd, item()]), headers=people["enum_a"]).json["results"]
     assert [r["status"] for r in results] == ["invalid", "accepted"]  # the test form has no income_year at all
+
+
+def test_the_free_text_of_a_case_is_personal_data(client, people, make_user, sign_in):
+    """Minutes, comments and the cadre of a measure can name anyone: masked for a reader without the personal-data
+    grant (an enumerator, a planner), read in clear by a supervisor (core.masking, one policy on every path)."""
+    household_id = visit(client, people, item())
+    take(client, people, household_id, TO_ASSISTED)
+    make_user("planner_a", Role.planner)
+    planner = sign_in("planner_a")["auth"]
+
+    def case_texts(who):
+        answer = client.get(f"/api/v1/households/{household_id}", headers=who)
+        assert answer.status_code == 200, answer.json
+        case = answer.json["monitoring"][0]
+        return ({e["step"]: e["details"].get("minutes") or e["comment"] for e in case["events"] if e["step"] != "opened"},
+                [m["responsible_person"] for m in case["measures"]])
+
+    steps, cadres = case_texts(people["sup_a"])
+    assert steps["village_review"] == REVIEW["minutes"] and steps["township_check"] == "乡镇审核同意"
+    assert cadres == ["王文"]
+    for masked in (people["enum_a"], planner):
+        steps, cadres = case_texts(masked)
+        assert steps["village_review"] == steps["township_check"] == "***" and cadres == ["***"]
