@@ -22,6 +22,12 @@ $(VENV)/.dev: requirements.lock requirements-dev.lock $(VENV)/.runtime
 	$(PIP_INSTALL) -r requirements-dev.lock
 	touch $@
 
+## node_modules/.installed: the front-end libraries of package-lock.json (README.md, Dependencies), each checked
+## against its integrity hash; --ignore-scripts: no install script of any package runs. The app serves them itself.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 ## make locks: after editing requirements*.txt, pin again with every file's hash (pins that still fit are kept;
 ## LOCK_ARGS=--upgrade moves every package to its newest release, LOCK_ARGS="-P NAME" one package)
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
@@ -31,14 +37,14 @@ locks: $(VENV)/.dev
 
 ## make run: embedded PostGIS, migrations, demo data once, gunicorn behind nginx on 127.0.0.1:8000
 run:
-	scripts/devdb.sh packages nginx
-	$(MAKE) --no-print-directory $(VENV)/.runtime
+	scripts/devdb.sh packages nginx npm
+	$(MAKE) --no-print-directory $(VENV)/.runtime node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/serve.sh
 
 ## make test: the same set-up, then lint, the layering contract and the whole suite on a real PostGIS
 test:
-	scripts/devdb.sh packages chromium nginx
-	$(MAKE) --no-print-directory $(VENV)/.dev
+	scripts/devdb.sh packages chromium fonts-noto-cjk nginx npm
+	$(MAKE) --no-print-directory $(VENV)/.dev node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev

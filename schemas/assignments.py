@@ -1,4 +1,4 @@
-"""Schemas of assignments and review decisions: what supervisors send and what they get back."""
+"""Schemas of assignments: what supervisors send and what they get back."""
 
 from marshmallow import Schema, fields, validate
 
@@ -30,15 +30,3 @@ class AssignmentSchema(Schema):
 
 class AssignmentIdSchema(Schema):
     assignment_id = fields.UUID(required=True)
-
-
-class ReviewCreateSchema(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["approved", "rejected"]))
-    comment = Text(load_default=None, validate=validate.Length(max=2000))
-
-
-class ReviewSchema(Schema):
-    submission_uuid = fields.UUID()
-    decision = fields.Function(lambda row: row.decision.value)
-    comment = fields.String(allow_none=True)
-    decided_at = fields.DateTime()

@@ -34,6 +34,7 @@ missing_packages() {
   for pkg in "${wanted[@]}"; do
     case "$pkg" in
       chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+      npm) command -v npm >/dev/null 2>&1 || missing+=(npm) ;;
       *) dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
     esac
   done

@@ -14,6 +14,7 @@ from server.api import docs, register_api
 from server.bodies import GzipRequests, StrictJSONProvider
 from server.extensions import api, csrf, db, migrate
 from server.web import blueprint as web_blueprint
+from server.web import vendor
 from sync.blobs import FileBlobStore
 from sync.flags import Limits
 
@@ -38,5 +39,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_api(api)
     app.register_blueprint(docs.static_files)
     app.register_blueprint(web_blueprint)
+    app.register_blueprint(vendor.blueprint)
     cli.register(app)
     return app

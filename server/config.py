@@ -62,6 +62,8 @@ DEFAULTS: dict[str, Any] = {
     # base64 of 32 random bytes: encrypts `flask backup` archives. Its own key, not PII_KEY: a backup travels off the
     # machine, and the web workers never need it, so it is checked where backups are made (backup_key), not at start.
     "BACKUP_KEY": DEV_BACKUP_KEY,
+    # Where `npm ci` installed the front-end libraries of package-lock.json that server/web/vendor.py serves.
+    "FRONTEND_PACKAGES_DIR": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules"),
 }
 
 _INTEGERS = {

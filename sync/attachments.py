@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -56,9 +56,13 @@ def receive(session: Session, scope: tuple[str, ...], submission_uuid: uuid.UUID
                                           size=blob.size, content_type=content_type[:100])
     # Two parallel uploads of the same file: the key decides, and the second is told it is stored.
     created = session.execute(statement.on_conflict_do_nothing().returning(Attachment.name)).first() is not None
+    if created:
+        session.execute(update(Submission).where(Submission.uuid == submission_uuid)
+                        .values(attachments_missing=Submission.attachments_missing - 1))
     return Received(created, name, blob.sha256, blob.size, _complete(session, submission_uuid, declared))
 
 
 def _complete(session: Session, submission_uuid: uuid.UUID, declared: dict) -> bool:
+    # Counted from the stored rows, not from attachments_missing: this answer is what the device trusts (S10).
     stored = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.submission_uuid == submission_uuid))
     return stored == len(declared)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from core.errors import BlobHashMismatch, BlobTooLarge
 
@@ -23,6 +23,7 @@ class StoredBlob:
 class BlobStore(Protocol):
     def put(self, chunks: Iterable[bytes], expected_sha256: str, max_bytes: int) -> StoredBlob: ...
     def read(self, sha256: str) -> bytes: ...
+    def open(self, sha256: str) -> BinaryIO: ...
 
 
 class FileBlobStore:
@@ -85,6 +86,10 @@ class FileBlobStore:
 
     def read(self, sha256: str) -> bytes:
         return self._path(sha256).read_bytes()
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The stored file, to be streamed: a photo is read a chunk at a time, never whole into memory."""
+        return self._path(sha256).open("rb")
 
     def _path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256

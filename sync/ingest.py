@@ -281,6 +281,7 @@ def _row(context: _Context, submission_uuid: uuid.UUID, sha: str, item: dict[str
         "sent_at": context.sent_at, "clock_skew_seconds": context.skew,
         "location": geo.point(gps["lat"], gps["lon"]) if gps else None,
         "gps_accuracy_m": gps.get("accuracy_m") if gps else None,
+        "attachments_missing": len(set(_declared_attachments(item))),  # none can be stored before its submission
     }
 
 

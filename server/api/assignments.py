@@ -1,4 +1,4 @@
-"""POST /assignments, POST /assignments/{id}/cancel and POST /submissions/{uuid}/reviews: supervisors' work."""
+"""POST /assignments and POST /assignments/{id}/cancel: supervisors give work to the teams."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import uuid
 from flask_smorest import Blueprint
 
 from core.errors import Forbidden
-from schemas.assignments import AssignmentCreateSchema, AssignmentIdSchema, AssignmentSchema, ReviewCreateSchema, ReviewSchema
+from schemas.assignments import AssignmentCreateSchema, AssignmentIdSchema, AssignmentSchema
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import Action, ReviewDecision
-from server.services import assignments, reviews
+from server.models import Action
+from server.services import assignments
 from server.uow import unit_of_work
 
-blp = Blueprint("assignments", __name__, url_prefix="/api/v1", description="Assignments and review decisions")
+blp = Blueprint("assignments", __name__, url_prefix="/api/v1", description="Assignments")
 
 
 @blp.route("/assignments", methods=["POST"])
@@ -38,16 +38,3 @@ def cancel_assignment(assignment_id: uuid.UUID):
     """Cancel an assignment; the device learns of it on its next pull."""
     with unit_of_work():
         return assignments.cancel(db.session, current_principal(), assignment_id)
-
-
-@blp.route("/submissions/<uuid:submission_uuid>/reviews", methods=["POST"])
-@requires(Action.assign_work)
-@blp.arguments(ReviewCreateSchema)
-@blp.response(201, ReviewSchema)
-@blp.alt_response(404, description="No such submission in your areas")
-@blp.alt_response(409, description="The submission is in quarantine")
-def review_submission(args, submission_uuid: uuid.UUID):
-    """Approve or reject a submission with a comment; the submitter's device gets it by pull."""
-    with unit_of_work():
-        return reviews.decide(db.session, current_principal(), submission_uuid, ReviewDecision(args["decision"]),
-                              args["comment"])

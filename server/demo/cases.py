@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from core.clock import CHINA
 from server.demo import names
 from server.demo.profiles import Profile
 from server.models import CaseStep, MeasureStatus, MonitoringState
@@ -22,7 +23,6 @@ DEMO_TODAY = date(2025, 11, 28)  # the demo's "now", in its reference year: no s
 NOTICE_DAYS = 7  # server/config.py's default ELIMINATION_NOTICE_DAYS
 MONITORING_LINE = "6000"  # the household form's default, which the elimination checks record
 MONTHS_ABOVE_LINE = 6  # server/config.py's default ELIMINATION_MONTHS_ABOVE_LINE
-CHINA = timezone(timedelta(hours=8))
 
 _CHECKS = [C.village_review, C.township_check]
 _TO_ASSISTANCE = [*_CHECKS, C.identify, C.assist]

@@ -23,7 +23,7 @@ from server.models.parameters import CODE_LENGTHS as PARAMETER_AREA_LENGTHS
 from server.models.parameters import FIRST_YEAR, LAST_YEAR
 from server.models.parameters import YearlyParameter as YearlyParameter
 from server.models.permissions import Action, may
-from server.models.reviews import ReviewDecision, SubmissionReview
+from server.models.reviews import ReviewDecision, ReviewState, SubmissionReview
 from server.models.sessions import SessionEndReason, WebSession
 from server.models.submissions import Submission, SubmissionConflict, SubmissionState
 from server.models.users import DeviceToken, Role, User, UserArea
@@ -60,6 +60,7 @@ __all__ = [
     "PARAMETER_YEARS",
     "Person",
     "ReviewDecision",
+    "ReviewState",
     "Role",
     "SessionEndReason",
     "Submission",

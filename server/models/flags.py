@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,4 +24,7 @@ class Flag(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
 
-    __table_args__ = (Index("ix_flag_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_flag_entity", "entity_type", "entity_id"),
+        Index("ix_flag_code_submission_uuid", "code", "submission_uuid", postgresql_where=text("submission_uuid IS NOT NULL")),
+    )

@@ -14,7 +14,17 @@ from server.models.base import Base, enum_type
 
 class ReviewDecision(StrEnum):
     approved = "approved"
+    rejected = "rejected"  # the visit is wrong: the enumerator sends a correction that supersedes it
+    has_issues = "has_issues"  # it stands, but something needs a look on the next visit (the comment says what)
+
+
+class ReviewState(StrEnum):
+    """Where a submission stands in review: its latest decision, or pending before any (submission.review_state)."""
+
+    pending = "pending"
+    approved = "approved"
     rejected = "rejected"
+    has_issues = "has_issues"
 
 
 class SubmissionReview(Base):

@@ -8,11 +8,12 @@ from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, CheckConstraint, Computed, DateTime, ForeignKey, Index, String, func, text
+from sqlalchemy import BigInteger, CheckConstraint, Computed, DateTime, ForeignKey, Index, SmallInteger, String, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, enum_type
+from server.models.reviews import ReviewState
 
 
 class SubmissionState(StrEnum):
@@ -52,6 +53,10 @@ class Submission(Base):
     location: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     gps_accuracy_m: Mapped[float | None] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the item as sent, ID and phone answers sealed (sync.sealing)
+    # The latest review decision, kept here so that the review queue filters and counts by an indexed column.
+    review_state: Mapped[ReviewState] = mapped_column(enum_type(ReviewState, "review_state"), server_default="pending")
+    # Declared files not yet stored (reliability S10): set at ingest, counted down as each one arrives.
+    attachments_missing: Mapped[int] = mapped_column(SmallInteger, server_default="0")
 
     __table_args__ = (
         CheckConstraint("content_sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
@@ -63,6 +68,10 @@ class Submission(Base):
         # A device's quarantine of the last day, counted for its quota (sync.ingest).
         Index("ix_submission_quarantined_device", "device_id", "received_at",
               postgresql_where=text("state = 'quarantined'")),
+        # The review queue: newest first, a keyset page at a time, whole or by review state.
+        Index("ix_submission_received_at_uuid", "received_at", "uuid"),
+        Index("ix_submission_review_state_received_at", "review_state", "received_at", "uuid"),
+        Index("ix_submission_incomplete", "received_at", postgresql_where=text("attachments_missing > 0")),
     )
 
 

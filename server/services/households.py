@@ -54,7 +54,7 @@ def household_view(session: Session, viewer: Principal, household_id: uuid.UUID,
         "properties": view.properties("household", household.properties),
         "members": [_member(person, protector, view) for person in members],
         "history": _history(session, "household", str(household_id), view, named),
-        "conflicts": _conflicts(session, "household", str(household_id), view, named),
+        "conflicts": open_conflicts(session, "household", str(household_id), view, named),
         "flags": [{"code": f.code, "submission_uuid": f.submission_uuid, "details": f.details, "raised_at": f.raised_at}
                   for f in session.scalars(select(Flag).where(Flag.entity_type == "household",
                                                               Flag.entity_id == str(household_id)).order_by(Flag.id))],
@@ -101,22 +101,30 @@ def _history(session: Session, entity_type: str, entity_id: str, view: RecordVie
         select(Submission.uuid, Submission.risk_flags, Submission.watch_flags).where(Submission.uuid.in_(uuids)))}
     return [{"version": v.version, "submission_uuids": v.submission_uuids,
              "risk_flags": sorted({flag for u in v.submission_uuids for flag in raised.get(u, ())}),
-             "changes": {named(name): [view.change(entity_type, name, value) for value in change]
-                         for name, change in v.changes.items()}}
+             "changes": changes_shown(v, entity_type, view, named)}
             for v in versions]
 
 
-def _conflicts(session: Session, entity_type: str, entity_id: str, view: RecordView,
-               named: Callable[[str], str]) -> list[dict[str, Any]]:
-    """The open conflicts, each resolved by choosing the uuid of a candidate or "base" (server/services/conflicts)."""
-    conflicts = session.scalars(select(EntityConflict).where(
-        EntityConflict.entity_type == entity_type, EntityConflict.entity_id == entity_id,
-        EntityConflict.resolved.is_(False)).order_by(EntityConflict.id))
-    return [{"property": named(c.property), "base_version": c.base_version,
+def changes_shown(version: EntityVersion, entity_type: str, view: RecordView,
+                  named: Callable[[str], str]) -> dict[str, list[Any]]:
+    """A version's changes ({property: [before, after]}) as the reader may see them."""
+    return {named(name): [view.change(entity_type, name, value) for value in change]
+            for name, change in version.changes.items()}
+
+
+def open_conflicts(session: Session, entity_type: str, entity_id: str, view: RecordView, named: Callable[[str], str],
+                   involving: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """The open conflicts (those a submission takes part in, when named), each resolved by choosing the uuid of a
+    candidate or "base" (server/services/conflicts)."""
+    query = select(EntityConflict).where(EntityConflict.entity_type == entity_type, EntityConflict.entity_id == entity_id,
+                                         EntityConflict.resolved.is_(False)).order_by(EntityConflict.id)
+    if involving is not None:
+        query = query.where(EntityConflict.candidates.contains([{"uuid": str(involving)}]))
+    return [{"id": c.id, "property": named(c.property), "base_version": c.base_version,
              "base_value": view.change(entity_type, c.property, c.base_value),
              "candidates": [{**candidate, "value": view.change(entity_type, c.property, candidate["value"])}
                             for candidate in c.candidates]}
-            for c in conflicts]
+            for c in session.scalars(query)]
 
 
 def _cases(session: Session, household_id: uuid.UUID, measures: list[AssistanceMeasure],
@@ -196,5 +204,5 @@ def village_view(session: Session, viewer: Principal, area_code: str, protector:
         "risk_flags": village.risk_flags,
         "properties": view.properties("village", village.properties),
         "history": _history(session, "village", area_code, view, str),
-        "conflicts": _conflicts(session, "village", area_code, view, str),
+        "conflicts": open_conflicts(session, "village", area_code, view, str),
     }
