@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from server.api import areas, assignments, attachments, auth, forms, health, households, parameters, reviews, sync
+from server.api import areas, assignments, attachments, auth, forms, health, households, parameters, reviews, sync, tiles
 from server.errors import Api
 from server.extensions import csrf
 
 BLUEPRINTS = [health.blp, auth.blp, areas.blp, forms.blp, sync.blp, attachments.blp, assignments.blp, reviews.blp,
-              households.blp, parameters.blp]
+              households.blp, parameters.blp, tiles.blp]
 
 
 def register_api(api: Api) -> None:

@@ -1,0 +1,86 @@
+"""Map tiles made by PostGIS (Mapbox Vector Tiles, ST_AsMVT): households, the review queue's submissions and the
+areas' own boundaries, each read with the reader's scope, so a county's 50,000 points never reach the browser whole.
+
+Below CLUSTER_BELOW_ZOOM the points of a tile are counted into cells of CELL tile units (a few screen pixels), each
+drawn as one circle with its count: what a page shows at county zoom is at most a few thousand cells, not every
+household.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, Text, and_, cast, func, literal_column, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.scope import in_scope
+from server.models import Area, AreaLevel, Household, Submission
+from server.services.auth import Principal
+from server.services.review_queue import QueueFilter, where
+
+EXTENT = 4096  # tile units across a tile (the MVT default)
+BUFFER = 64  # tile units drawn beyond the edge, so circles cut by it are whole on both tiles
+CELL = 48  # tile units per cell when counting: about 6 pixels of a 512-pixel tile
+CLUSTER_BELOW_ZOOM = 14  # from zoom 14 (about 10 m a pixel) every point is drawn on its own
+# The finest areas a tile shows at each zoom: a county's villages only once they are big enough to tell apart.
+_LEVELS_BY_ZOOM = ((13, tuple(AreaLevel)), (10, (AreaLevel.county, AreaLevel.township, AreaLevel.admin_village)),
+                   (0, (AreaLevel.prefecture, AreaLevel.county, AreaLevel.township)))
+
+
+def households(session: Session, viewer: Principal, z: int, x: int, y: int, area_code: str | None,
+               flag: str | None) -> bytes:
+    """Households of the reader's areas in one tile: layer "households", each with its id and whether a risk flag of
+    either tier holds; counted cells ("count", "flagged") below CLUSTER_BELOW_ZOOM."""
+    clauses = [in_scope(Household.area_code, viewer.scope)]
+    if area_code is not None:
+        clauses.append(Household.area_code.startswith(area_code, autoescape=True))
+    if flag is not None:
+        clauses.append(Household.risk_flags.any(flag) | Household.watch_flags.any(flag))
+    flagged = (func.cardinality(Household.risk_flags) + func.cardinality(Household.watch_flags)) > 0
+    return _tile(session, "households", z, x, y, Household.location, clauses,
+                 {"id": cast(Household.id, Text), "flagged": flagged})
+
+
+def submissions(session: Session, viewer: Principal, z: int, x: int, y: int, queue: QueueFilter) -> bytes:
+    """The review queue's submissions in one tile, with the list's filter: layer "submissions", each with its uuid and
+    review state; counted cells ("count", "flagged" = pending) below CLUSTER_BELOW_ZOOM."""
+    return _tile(session, "submissions", z, x, y, Submission.location, where(queue, viewer.scope),
+                 {"uuid": cast(Submission.uuid, Text), "review_state": Submission.review_state,
+                  "flagged": Submission.review_state == "pending"})
+
+
+def areas(session: Session, viewer: Principal, z: int, x: int, y: int) -> bytes:
+    """The boundaries of the reader's areas, as a plain background when no tile server is configured: layer "areas"
+    with each area's code, level and Chinese name, the finer levels only at closer zoom."""
+    levels = next(shown for from_zoom, shown in _LEVELS_BY_ZOOM if z >= from_zoom)
+    envelope = func.ST_TileEnvelope(z, x, y)
+    geometry = func.ST_AsMVTGeom(func.ST_Transform(Area.boundary, 3857), envelope, EXTENT, BUFFER)
+    rows = (select(geometry.label("geom"), Area.code.label("code"), Area.level.label("level"), Area.name_zh.label("name"))
+            .where(in_scope(Area.code, viewer.scope), Area.level.in_(levels),
+                   Area.boundary.op("&&")(func.ST_Transform(envelope, 4326))).subquery())
+    return _encode(session, select(rows).where(rows.c.geom.is_not(None)), "areas")
+
+
+def _tile(session: Session, layer: str, z: int, x: int, y: int, location: Any, clauses: list[ColumnElement[bool]],
+          properties: dict[str, ColumnElement[Any]]) -> bytes:
+    envelope = func.ST_TileEnvelope(z, x, y)
+    geometry = func.ST_AsMVTGeom(func.ST_Transform(location, 3857), envelope, EXTENT, BUFFER)
+    # The 4326 envelope's box for the spatial index; ST_AsMVTGeom then cuts exactly (NULL outside the tile).
+    inside = and_(location.op("&&")(func.ST_Transform(envelope, 4326)), *clauses)
+    if z >= CLUSTER_BELOW_ZOOM:
+        points = select(geometry.label("geom"), *(value.label(name) for name, value in properties.items())).where(inside)
+        rows = points.subquery()
+        return _encode(session, select(rows).where(rows.c.geom.is_not(None)), layer)
+    points = select(geometry.label("geom"), properties["flagged"].label("flagged")).where(inside).subquery()
+    cell = func.ST_SnapToGrid(points.c.geom, CELL)
+    cells = (select(cell.label("geom"), func.count().label("count"),
+                    func.count().filter(points.c.flagged).label("flagged"))
+             .where(points.c.geom.is_not(None)).group_by(cell))
+    return _encode(session, cells, layer)
+
+
+def _encode(session: Session, rows: Select[Any], layer: str) -> bytes:
+    tile = rows.subquery("tile")
+    return bytes(session.scalar(select(func.ST_AsMVT(literal_column("tile"), layer, EXTENT, "geom")).select_from(tile))
+                 or b"")
