@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     # base64 of 32 random bytes: encrypts `flask backup` archives. Its own key, not PII_KEY: a backup travels off the
     # machine, and the web workers never need it, so it is checked where backups are made (backup_key), not at start.
     "BACKUP_KEY": DEV_BACKUP_KEY,
+    # The review map's background: an XYZ tile address such as https://tiles.example.cn/{z}/{x}/{y}.png, whose host
+    # the pages' CSP then allows; empty, the map draws our own area boundaries on a plain background.
+    "MAP_TILE_URL": "",
+    "MAP_TILE_ATTRIBUTION": "",
     # Where `npm ci` installed the front-end libraries of package-lock.json that server/web/vendor.py serves.
     "FRONTEND_PACKAGES_DIR": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -17,8 +18,10 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 API_PREFIX = "/api/v1/"
 QUEUE_RETRY_AFTER = 5  # seconds: a busy server's queue of a few seconds has drained by then
 
-# Pages of our own (sign-in, API docs) load their scripts and styles from this server only.
-PAGE_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+# Pages of our own (sign-in, review pages, API docs) load their scripts and styles from this server only; the one
+# other host is a configured map-tile server, whose images the review map draws.
+PAGE_CSP = ("default-src 'self'; img-src 'self' data:{tiles}; connect-src 'self'{tiles}; frame-ancestors 'none'; "
+            "form-action 'self'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
@@ -62,7 +65,7 @@ def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     is_page = response.mimetype == "text/html"
-    response.headers.setdefault("Content-Security-Policy", PAGE_CSP if is_page else API_CSP)
+    response.headers.setdefault("Content-Security-Policy", current_app.extensions["page_csp"] if is_page else API_CSP)
     if is_page:
         response.headers["X-Frame-Options"] = "DENY"
     # API answers may hold personal data: never cache them unless a view said otherwise (forms do).
@@ -71,7 +74,16 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def page_csp(tile_url: str) -> str:
+    """The pages' policy, with the origin of the map-tile server when one is configured."""
+    parts = urlsplit(tile_url)
+    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)  # {a-c}.tile.example: any of its sub-domains
+    origin = f" {parts.scheme}://{host}" if parts.scheme and host else ""
+    return PAGE_CSP.format(tiles=origin)
+
+
 def init_app(app: Flask) -> None:
+    app.extensions["page_csp"] = page_csp(app.config["MAP_TILE_URL"])
     if app.config["TRUSTED_PROXIES"]:
         # Behind a load balancer the client's address (login throttling, audit) is in X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])

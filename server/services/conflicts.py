@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.errors import Forbidden, InvalidInput, NotFound
+from core.masking import MEMBER
 from core.pii import Protector
-from core.scope import one_in_scope
+from core.scope import in_scope, one_in_scope
 from server.models import Action, AuditOutcome, ConflictResolution, EntityConflict, Household, Person, Village, may
 from server.services import audit
 from server.services.auth import Principal
@@ -104,3 +105,34 @@ def _chosen_value(conflict: EntityConflict, choice: str) -> Any:
     uuids = ", ".join(c["uuid"] for c in conflict.candidates)
     raise InvalidInput(f"Choose {KEEP_BASE!r} or the uuid of one of the candidate submissions: {uuids}.",
                        details={"candidates": [c["uuid"] for c in conflict.candidates]})
+
+
+def open_in_scope(session: Session, viewer: Principal, area_code: str | None, limit: int) -> list[dict[str, Any]]:
+    """The open conflicts of the reader's households and villages, oldest first: which entity, which property, how
+    many versions compete. Their values are read, masked by role, on the entity's own page, where they are resolved."""
+    areas = [in_scope(Household.area_code, viewer.scope)]
+    if area_code:
+        areas.append(Household.area_code.startswith(area_code, autoescape=True))
+    households = (select(EntityConflict, Household.area_code, Household.household_no)
+                  .join(Household, and_(EntityConflict.entity_type == "household",
+                                        EntityConflict.entity_id == cast(Household.id, String)))
+                  .where(~EntityConflict.resolved, *areas))
+    villages = [~EntityConflict.resolved, EntityConflict.entity_type == "village",
+                in_scope(EntityConflict.entity_id, viewer.scope)]
+    if area_code:
+        villages.append(EntityConflict.entity_id.startswith(area_code, autoescape=True))
+    rows = [*session.execute(households.order_by(EntityConflict.id).limit(limit)),
+            *((conflict, conflict.entity_id, None) for conflict in session.scalars(
+                select(EntityConflict).where(*villages).order_by(EntityConflict.id).limit(limit)))]
+    rows.sort(key=lambda row: row[0].id)
+    return [{"id": conflict.id, "entity_type": conflict.entity_type, "entity_id": conflict.entity_id,
+             "property": _shown(conflict.property), "base_version": conflict.base_version, "area_code": area,
+             "household_no": number, "candidates": len(conflict.candidates)} for conflict, area, number in rows[:limit]]
+
+
+def _shown(name: str) -> str:
+    """A member's property without the key reconciliation matches the member by (a name and birth year when no ID
+    number is known): the list names only the property; the household's page names the person by id."""
+    if not name.startswith(MEMBER):
+        return name
+    return f"{MEMBER}…/{name.rpartition('/')[2]}"

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput
+from core.masking import RecordView
 from core.scope import in_scope, one_in_scope
 from server.models import (
     OPEN_STATES,
@@ -181,3 +182,25 @@ def _measure(measure: dict[str, Any]) -> dict[str, Any]:
     return {**measure, "risk_types": sorted(measure.get("risk_types") or ()),
             "status": MeasureStatus(measure.get("status") or MeasureStatus.in_progress)}
 
+
+
+def cases_in_scope(session: Session, viewer: Principal, states: Sequence[str], area_code: str | None,
+                   limit: int) -> list[dict[str, Any]]:
+    """The monitoring cases of the reader's households in these states, the longest waiting first (by when each
+    last moved), for the supervisors' list of what to take forward."""
+    last_step = (select(MonitoringEvent.case_id, func.max(MonitoringEvent.at).label("at"))
+                 .group_by(MonitoringEvent.case_id).subquery())
+    query = (select(MonitoringCase, Household.area_code, Household.household_no, Household.householder_name,
+                    last_step.c.at)
+             .join(Household, Household.id == MonitoringCase.household_id)
+             .outerjoin(last_step, last_step.c.case_id == MonitoringCase.id)
+             .where(in_scope(Household.area_code, viewer.scope), MonitoringCase.state.in_(states))
+             .order_by(func.coalesce(last_step.c.at, MonitoringCase.opened_at), MonitoringCase.id).limit(limit))
+    if area_code:
+        query = query.where(Household.area_code.startswith(area_code, autoescape=True))
+    view = RecordView(viewer.role)
+    return [{"id": case.id, "household_id": case.household_id, "state": case.state.value, "category": case.category,
+             "risk_types": case.risk_types, "opened_at": case.opened_at, "last_moved_at": moved or case.opened_at,
+             "area_code": area, "household_no": number,
+             "householder_name": view.value("household", "householder_name", name)}
+            for case, area, number, name, moved in session.execute(query)]

@@ -14,6 +14,7 @@ from sqlalchemy import Select, Text, and_, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from core import geo
 from core.scope import in_scope
 from server.models import Area, AreaLevel, Household, Submission
 from server.services.auth import Principal
@@ -84,3 +85,17 @@ def _encode(session: Session, rows: Select[Any], layer: str) -> bytes:
     tile = rows.subquery("tile")
     return bytes(session.scalar(select(func.ST_AsMVT(literal_column("tile"), layer, EXTENT, "geom")).select_from(tile))
                  or b"")
+
+
+def extent(session: Session, viewer: Principal, area_code: str | None) -> list[float] | None:
+    """Where the map opens: [west, south, east, north] of the reader's areas (or of the one filtered to), from the
+    boundaries and, where an area has none, from the households in it; None when neither is known."""
+    scope = in_scope(Area.code, viewer.scope)
+    narrowed = Area.code.startswith(area_code, autoescape=True) if area_code else scope
+    box = session.execute(select(*geo.bbox_columns(func.ST_Extent(Area.boundary))).where(scope, narrowed)).one()
+    if box[0] is None:
+        households = [in_scope(Household.area_code, viewer.scope)]
+        if area_code:
+            households.append(Household.area_code.startswith(area_code, autoescape=True))
+        box = session.execute(select(*geo.bbox_columns(func.ST_Extent(Household.location))).where(*households)).one()
+    return None if box[0] is None else [float(value) for value in box]

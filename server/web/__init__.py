@@ -1,30 +1,72 @@
-"""Browser pages: sign-in and sign-out for supervisors (the review pages build on this)."""
+"""Browser pages for supervisors: sign-in, the review workbench (server/web/review.py) and the records it links to
+(server/web/records.py), in Chinese or English."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from datetime import datetime
 
-from core.errors import InvalidCredentials, LoginThrottled
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+
+from core.clock import CHINA
+from core.errors import DomainError, InvalidCredentials, LoginThrottled
+from server.errors import STATUS_OF
 from server.extensions import db
 from server.services import auth, web_sessions
 from server.uow import unit_of_work
-from server.web_session import sign_in, sign_out, signed_in
+from server.web import i18n
+from server.web_session import sign_in, sign_out
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web/static")
 
 
-@blueprint.get("/")
-def home():
-    principal = signed_in()
-    if principal is None:
-        return redirect(url_for("web.login"))
-    return render_template("home.html", principal=principal)
+@blueprint.app_template_global()
+def t(zh: str, en: str) -> str:
+    return i18n.t(zh, en)
+
+
+@blueprint.app_template_global()
+def label(names) -> str:
+    return i18n.label(names)
+
+
+@blueprint.app_template_global()
+def name(code: str | None) -> str:
+    return i18n.name(code)
+
+
+@blueprint.app_template_filter("label_of")
+def label_of(names) -> str:
+    return i18n.label(names)
+
+
+@blueprint.app_template_filter("china_time")
+def china_time(moment: datetime | None) -> str:
+    """A time as people in the villages and offices read it: China's clock, to the minute."""
+    return "" if moment is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+@blueprint.app_template_global()
+def language() -> str:
+    return i18n.current()
+
+
+@blueprint.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """A page's error as a page: the reader sees what went wrong in words, with a way back."""
+    status = next((STATUS_OF[cls] for cls in type(error).__mro__ if cls in STATUS_OF), 400)
+    return render_template("error.html", error=error, status=status, principal=g.get("principal")), status
+
+
+@blueprint.get("/lang/<language>")
+def switch_language(language: str):
+    return i18n.switch(language, request.args.get("next"))
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
+    back_to = i18n.local_path(request.values.get("next"))
     if request.method == "GET":
-        return render_template("login.html", error=None)
+        return render_template("login.html", error=None, next=back_to)
     try:
         with unit_of_work(keep_on=(InvalidCredentials, LoginThrottled)):
             secret = web_sessions.sign_in(
@@ -33,12 +75,15 @@ def login():
             )
     except (InvalidCredentials, LoginThrottled) as error:
         status = 429 if isinstance(error, LoginThrottled) else 401
-        return render_template("login.html", error=error.message), status
+        return render_template("login.html", error=error.message, next=back_to), status
     sign_in(secret)
-    return redirect(url_for("web.home"))
+    return redirect(back_to)
 
 
 @blueprint.post("/logout")
 def logout():
     sign_out()
     return redirect(url_for("web.login"))
+
+
+from server.web import records, review  # noqa: E402, F401 - their pages register on the blueprint above

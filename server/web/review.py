@@ -1,0 +1,141 @@
+"""The review workbench's pages: the dashboard, the submission list beside its map, one submission with its decision
+form, and decisions taken in bulk. Each page parses, calls the one service the API calls too, and renders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from marshmallow import EXCLUDE, ValidationError
+
+from core.errors import BadCursor, InvalidInput
+from schemas.reviews import DECISIONS, REVIEW_STATES, QueueFilterSchema
+from server.api import paging
+from server.extensions import db
+from server.models import Action, ReviewDecision, may
+from server.services import review_queue, reviews, submission_view, tiles
+from server.uow import unit_of_work
+from server.web import blueprint
+from server.web.guard import page, reader
+from server.web.i18n import t
+
+PAGE_SIZE = 50
+FILTERS = tuple(QueueFilterSchema().fields)
+
+
+def _filter() -> tuple[review_queue.QueueFilter, dict[str, str]]:
+    """The queue's filter from the page's query string (empty fields dropped), and the same as text to carry on."""
+    given = {name: value for name in FILTERS if (value := request.args.get(name, "").strip())}
+    try:
+        loaded = QueueFilterSchema(unknown=EXCLUDE).load(given)
+    except ValidationError as error:
+        raise InvalidInput("筛选条件无效 · A filter is not valid: " + ", ".join(error.messages), details={
+            "fields": [{"field": name, "code": "invalid", "message": str(message)}
+                       for name, message in error.messages.items()]}) from None
+    return review_queue.QueueFilter(**loaded), given
+
+
+def _map_settings(area_code: str | None) -> dict[str, Any]:
+    config = current_app.config
+    return {"extent": tiles.extent(db.session, reader(), area_code), "tile_url": config["MAP_TILE_URL"],
+            "attribution": config["MAP_TILE_ATTRIBUTION"]}
+
+
+@blueprint.get("/")
+@page()
+def home():
+    """The dashboard: what waits, by state, flag and area, each count a link into the list."""
+    if not _reviews():
+        return render_template("home.html", principal=reader())
+    queue, given = _filter()
+    counts = review_queue.counts(db.session, reader(), queue)
+    return render_template("dashboard.html", principal=reader(), counts=counts, given=given, states=REVIEW_STATES)
+
+
+def _reviews() -> bool:
+    return may(reader().role, Action.review_submissions)
+
+
+@blueprint.get("/submissions")
+@page(Action.review_submissions)
+def submission_list():
+    queue, given = _filter()
+    after = _position(request.args.get("cursor"))
+    items, more = review_queue.page(db.session, reader(), queue, after, PAGE_SIZE)
+    cursor = paging.encode([more[0].isoformat(), str(more[1])]) if more else None
+    return render_template("submissions.html", principal=reader(), items=items, given=given, cursor=cursor,
+                           states=REVIEW_STATES, decisions=DECISIONS, query=urlencode(given),
+                           map=_map_settings(queue.area_code))
+
+
+def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    position = paging.decode(cursor or None, list)
+    if position is None:
+        return None
+    try:
+        return datetime.fromisoformat(position[0]), uuid.UUID(position[1])
+    except (TypeError, ValueError, IndexError):
+        raise BadCursor() from None
+
+
+@blueprint.get("/submissions/<uuid:submission_uuid>")
+@page(Action.review_submissions)
+def submission_page(submission_uuid: uuid.UUID):
+    queue, given = _filter()
+    with unit_of_work():  # a read of unmasked ID numbers leaves an audit row
+        view = submission_view.submission_view(db.session, reader(), submission_uuid, current_app.extensions["pii"])
+    following, _ = review_queue.page(db.session, reader(), queue, (view["received_at"], view["uuid"]), 1)
+    return render_template("submission.html", principal=reader(), s=view, given=given, query=urlencode(given),
+                           following=following[0]["uuid"] if following else None, decisions=DECISIONS,
+                           map=_map_settings(view["area_code"]))
+
+
+@blueprint.post("/submissions/<uuid:submission_uuid>/decision")
+@page(Action.review_submissions)
+def decide(submission_uuid: uuid.UUID):
+    """One decision; then on to the next submission of the same filter, as a reviewer works down the list."""
+    _, given = _filter()
+    decision = _decision(request.form.get("decision"))
+    with unit_of_work():
+        reviews.decide(db.session, reader(), submission_uuid, decision, request.form.get("comment") or None)
+    flash(_done(decision, 1))
+    following = request.form.get("following")
+    if following:
+        return redirect(url_for("web.submission_page", submission_uuid=uuid.UUID(following), **given))
+    return redirect(url_for("web.submission_list", **given))
+
+
+@blueprint.post("/submissions/decisions")
+@page(Action.review_submissions)
+def decide_many():
+    _, given = _filter()
+    decision = _decision(request.form.get("decision"))
+    try:
+        chosen = [uuid.UUID(value) for value in request.form.getlist("submission")]
+    except ValueError:
+        raise InvalidInput("所选提交编号无效 · A chosen submission's id is not valid.") from None
+    if not chosen:
+        raise InvalidInput("请先勾选提交 · Tick the submissions to decide first.")
+    with unit_of_work():
+        outcomes = reviews.decide_many(db.session, reader(), chosen, decision, request.form.get("comment") or None)
+    decided = sum(outcome.status == "decided" for outcome in outcomes)
+    flash(_done(decision, decided))
+    for outcome in outcomes:
+        if outcome.status != "decided":
+            flash(f"{outcome.uuid}: {outcome.message}", "error")
+    return redirect(url_for("web.submission_list", **given))
+
+
+def _decision(value: str | None) -> ReviewDecision:
+    if value not in DECISIONS:
+        raise InvalidInput("请选择审核结论 · Choose approve, reject or has issues.")
+    return ReviewDecision(value)
+
+
+def _done(decision: ReviewDecision, count: int) -> str:
+    zh = {"approved": "已通过", "rejected": "已退回", "has_issues": "已标记问题"}[decision.value]
+    en = {"approved": "approved", "rejected": "rejected", "has_issues": "marked with issues"}[decision.value]
+    return t(f"{zh} {count} 份", f"{count} {en}")
