@@ -148,7 +148,7 @@ def test_the_filtered_list_and_its_map_show_the_same_submissions_and_point_at_ea
     other = rows.nth(0)
     lat, lon = float(other.get_attribute("data-lat")), float(other.get_attribute("data-lon"))
     wait_until(page, "!document.getElementById('map').olMap.getView().getAnimating()")  # the row's pan is over
-    page.evaluate(f"document.getElementById('map').olMap.getView().setZoom(17)")
+    page.evaluate("document.getElementById('map').olMap.getView().setZoom(17)")
     page.evaluate(f"document.getElementById('map').olMap.getView().setCenter(ol.proj.fromLonLat([{lon}, {lat}]))")
     x, y = page.evaluate(f"document.getElementById('map').olMap.getPixelFromCoordinate(ol.proj.fromLonLat([{lon}, {lat}]))")
     box = page.locator("#map").bounding_box()
