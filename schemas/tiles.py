@@ -9,8 +9,8 @@ MAX_ZOOM = 22
 
 class TileSchema(Schema):
     z = fields.Integer(required=True, validate=validate.Range(0, MAX_ZOOM))
-    x = fields.Integer(required=True, validate=validate.Range(0))
-    y = fields.Integer(required=True, validate=validate.Range(0))
+    x = fields.Integer(required=True, validate=validate.Range(0), metadata={"description": "below 2 to the power z"})
+    y = fields.Integer(required=True, validate=validate.Range(0), metadata={"description": "below 2 to the power z"})
 
     @validates_schema
     def _on_the_map(self, data, **_kwargs):

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import String, Text, and_, cast, exists, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import geo
@@ -60,7 +60,9 @@ def where(queue: QueueFilter, scope: tuple[str, ...]) -> list[ColumnElement[bool
     if queue.state is not None:
         clauses.append(Submission.state == queue.state)
     if queue.flag is not None:
-        clauses.append(exists().where(Flag.code == queue.flag, Flag.submission_uuid == Submission.uuid))
+        # Its own alias: the counts by flag read Flag in the outer query, which would swallow the correlation.
+        flag = aliased(Flag)
+        clauses.append(exists().where(flag.code == queue.flag, flag.submission_uuid == Submission.uuid))
     if queue.risk is not None:
         clauses.append(or_(Submission.risk_flags.any(queue.risk), Submission.watch_flags.any(queue.risk)))
     if queue.conflict is not None:

@@ -161,6 +161,10 @@ def _county(client: FlaskClient, side: str) -> County:
                                           (revisits["A"][role][0]["uuid"], revisits["D"][role][0]["uuid"]), "housing_grade")
         county.villages[role] = Visited(v["subject"]["area_code"], v["subject"]["area_code"], v["uuid"],
                                         (revisits["A"][role][1]["uuid"], revisits["D"][role][1]["uuid"]), "road_access")
+    for household in county.households.values():  # the photos arrive, so a reviewer has them to open
+        answer = client.put(f"/api/v1/submissions/{household.first}/attachments/{PHOTO_NAME}", data=PHOTO, headers={
+            **county.devices[0].headers, "X-Content-SHA256": PHOTO_SHA256, "Content-Type": "image/jpeg"})
+        assert answer.status_code == 201, answer.json
     county.boss = boss = sign_in(client, supervisor, f"{supervisor}-phone")
     for role, household in county.households.items():
         answer = client.post("/api/v1/assignments", headers=boss.headers, json={

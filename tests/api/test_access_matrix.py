@@ -65,6 +65,7 @@ OPENAPI = "/api/v1/openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ROLES = tuple(CALLERS)
 FORM = ("small_household", 1)  # forms belong to no area: both sides name the same version
+TILE = (16, 50963, 27930)  # the zoom-16 tile of 25.67 N, 99.95 E, where tests.sync.conftest.item() places visits
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ PARAMETERS: dict[str, Fixture] = {
     "name": Fixture(lambda w, role, side: PHOTO_NAME, area_bound=False),  # the attachment the first visit declared
     "X-Content-SHA256": Fixture(lambda w, role, side: PHOTO_SHA256, area_bound=False),
     "year": Fixture(lambda w, role, side: 2024, area_bound=False),
+    # A map tile names a place, not an object: every visit of both counties is at item()'s fix, so this one close-up
+    # tile holds them all, and only what it draws of the other county would be a leak.
+    "z": Fixture(lambda w, role, side: TILE[0], area_bound=False),
+    "x": Fixture(lambda w, role, side: TILE[1], area_bound=False),
+    "y": Fixture(lambda w, role, side: TILE[2], area_bound=False),
 }
 
 # A parameter of one operation that takes another object than its name does elsewhere.
@@ -136,6 +142,9 @@ EXAMPLES: dict[str, Example] = {
         "form_id": FORM[0], "round": "2026-Q4"}, names_object=True),
     "POST /api/v1/submissions/{submission_uuid}/reviews": Example(lambda w, role, side: {
         "decision": "approved", "comment": "access matrix"}),
+    "POST /api/v1/reviews": Example(lambda w, role, side: {
+        "submissions": [str(w.counties[side].households[role].first)], "decision": "has_issues",
+        "comment": "access matrix"}, names_object=True),
     "PUT /api/v1/submissions/{submission_uuid}/attachments/{name}": Example(lambda w, role, side: PHOTO,
                                                                            content_type="image/jpeg"),
     "POST /api/v1/households/{household_id}/monitoring": Example(lambda w, role, side: {
@@ -155,6 +164,8 @@ def _out_of_scope(result: dict[str, Any]) -> bool:
 # one result per item, and the item results say what was stored.
 JUDGES: dict[str, Callable[[Any], bool]] = {
     "POST /api/v1/sync/submissions": lambda body: not all(_out_of_scope(r) for r in body["results"]),
+    # A bulk decision answers 200 with one outcome per submission: only one decided counts.
+    "POST /api/v1/reviews": lambda body: any(r["status"] == "decided" for r in body["results"]),
 }
 
 
@@ -308,7 +319,8 @@ def _cross_area(world: World, operation: Operation, request: Request, answer, cl
 def _pages(answer, client: FlaskClient, operation: Operation, request: Request) -> Iterator[Any]:
     """The answer, and every later page of a keyset list: a row of another county may hide on page two."""
     page = answer.get_json(silent=True)
-    yield page if page is not None else answer.get_data(as_text=True)
+    # Not JSON: a file or a map tile, whose text (a tile's ids are UTF-8 strings in it) is searched as it is.
+    yield page if page is not None else answer.get_data().decode("utf-8", "replace")
     for _ in range(1000):
         if operation.method != "get" or not isinstance(page, dict) or not page.get("has_more") or not page.get("cursor"):
             return
@@ -379,7 +391,9 @@ def test_the_matrix_sees_a_caller_whose_scope_covers_both_counties(world):
             and run(yunnan, document, case).cross_area}
     assert {"GET /api/v1/areas", "GET /api/v1/areas/{code}", "GET /api/v1/households", "GET /api/v1/sync/changes",
             "GET /api/v1/households/{household_id}", "GET /api/v1/villages/{area_code}",
-            "POST /api/v1/submissions/{submission_uuid}/reviews", "POST /api/v1/assignments"} <= seen, seen
+            "POST /api/v1/submissions/{submission_uuid}/reviews", "POST /api/v1/assignments",
+            "GET /api/v1/submissions", "GET /api/v1/submissions/{submission_uuid}", "POST /api/v1/reviews",
+            "GET /api/v1/tiles/submissions/{z}/{x}/{y}.mvt", "GET /api/v1/tiles/households/{z}/{x}/{y}.mvt"} <= seen, seen
 
 
 def test_an_operation_the_matrix_cannot_fill_fails_the_plan():

@@ -67,13 +67,14 @@ def canary(committed_app: Flask) -> dict[str, str]:  # noqa: F811 (pytest inject
     shown = _text(supervisor)
     assert NAME in shown and PHONE in shown and ID_NUMBER in shown, "the canary visit did not record its values"
     return {"household_id": household_id, "submission_uuid": sent["uuid"], "area_code": AREA, "code": AREA,
-            "parent_code": AREA[:6], "form_id": household_form.form_id, "version": str(household_form.version)}
+            "parent_code": AREA[:6], "form_id": household_form.form_id, "version": str(household_form.version),
+            "name": "house_front.jpg", "z": "16", "x": "50963", "y": "27930"}  # the tile of the visit's fix
 
 
 def _text(answer) -> str:
     """What the answer says, with any JSON escapes undone, so a name sent as \\uXXXX is still found."""
     body = answer.get_json(silent=True)
-    return answer.get_data(as_text=True) if body is None else json.dumps(body, ensure_ascii=False)
+    return answer.get_data().decode("utf-8", "replace") if body is None else json.dumps(body, ensure_ascii=False)
 
 
 def _get(client, path: str, headers: dict[str, str], query: dict | None = None) -> list[str]:

@@ -208,3 +208,6 @@ def test_the_counts_of_the_dashboard_follow_the_filter(client, phones, queue):
     assert counts["incomplete"] == 5 and counts["open_cases"].get("candidate", 0) >= 1
     narrowed = client.get(f"{LIST}/counts", query_string={"enumerator": "enum_a2"}, headers=sup).json
     assert narrowed["total"] == 1
+    flagged = client.get(f"{LIST}/counts", query_string={"flag": "gps_missing"}, headers=sup).json
+    assert flagged["total"] == 1 and {"code": "gps_missing", "count": 1} in flagged["by_flag"]
+    assert {f["count"] for f in flagged["by_flag"]} == {1}  # the other flags of that one submission
