@@ -137,10 +137,12 @@ def backup_key(values: Mapping[str, Any]) -> bytes:
 
 
 def _session_limits(values: Mapping[str, Any]) -> str:
-    """libpq `options` that set the timeouts on every connection the app opens (0 turns one off)."""
+    """libpq `options` that set the timeouts on every connection the app opens (0 turns one off), and turn off
+    PostgreSQL's JIT: PostGIS costs its functions so high that a map tile's plan crosses jit_above_cost, and compiling
+    it took longer than running it (bench/review_bench.py: a county's tile 187 ms with JIT, 64 ms without)."""
     return " ".join(f"-c {name}={values[key]}" for name, key in (
         ("statement_timeout", "DB_STATEMENT_TIMEOUT_MS"), ("lock_timeout", "DB_LOCK_TIMEOUT_MS"),
-        ("idle_in_transaction_session_timeout", "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS")))
+        ("idle_in_transaction_session_timeout", "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"))) + " -c jit=off"
 
 
 def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -137,28 +137,34 @@ def counts(session: Session, viewer: Principal, queue: QueueFilter) -> dict[str,
     """The dashboard: the filtered queue counted by review state, by flag and by the areas one level below the
     filter's area (or the reader's), with what else waits for a supervisor there."""
     clauses = where(queue, viewer.scope)
-    by_state = dict(session.execute(select(Submission.review_state, func.count()).where(*clauses)
-                                    .group_by(Submission.review_state)).all())
+    digits = _child_digits(queue.area_code, viewer.scope)
+    child = func.left(Submission.area_code, digits)
+    # One pass over the submissions gives the states, the areas and the missing files; names are joined after it.
+    grouped = (select(child.label("code"), Submission.review_state.label("state"), func.count().label("n"),
+                      func.count().filter(Submission.attachments_missing > 0).label("incomplete"))
+               .where(*clauses).group_by(child, Submission.review_state).subquery())
+    rows = session.execute(select(grouped, Area.name_zh, Area.name_en).outerjoin(Area, Area.code == grouped.c.code)
+                           .order_by(grouped.c.code)).all()
+    by_state: dict[str, int] = {}
+    by_area: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        by_state[row.state] = by_state.get(row.state, 0) + row.n
+        area = by_area.setdefault(row.code, {"area_code": row.code, "name": {"zh": row.name_zh, "en": row.name_en},
+                                             "count": 0, "pending": 0})
+        area["count"] += row.n
+        area["pending"] += row.n if row.state == "pending" else 0
     by_flag = session.execute(select(Flag.code, func.count(func.distinct(Flag.submission_uuid)))
                               .join(Submission, Submission.uuid == Flag.submission_uuid).where(*clauses)
                               .group_by(Flag.code).order_by(func.count(func.distinct(Flag.submission_uuid)).desc(),
                                                             Flag.code)).all()
-    digits = _child_digits(queue.area_code, viewer.scope)
-    child = func.left(Submission.area_code, digits)
-    by_area = session.execute(
-        select(child.label("code"), Area.name_zh, Area.name_en, func.count(),
-               func.count().filter(Submission.review_state == "pending"))
-        .outerjoin(Area, Area.code == child).where(*clauses)
-        .group_by(child, Area.name_zh, Area.name_en).order_by(child)).all()
     area_scope = (queue.area_code,) if queue.area_code else viewer.scope
     household_scope = and_(in_scope(Household.area_code, viewer.scope), in_scope(Household.area_code, area_scope))
     return {
         "total": sum(by_state.values()),
         "by_review_state": {state: by_state.get(state, 0) for state in ("pending", "approved", "rejected", "has_issues")},
         "by_flag": [{"code": code, "count": count} for code, count in by_flag],
-        "by_area": [{"area_code": code, "name": {"zh": zh, "en": en}, "count": count, "pending": pending}
-                    for code, zh, en, count, pending in by_area],
-        "incomplete": session.scalar(select(func.count()).where(*clauses, Submission.attachments_missing > 0)),
+        "by_area": list(by_area.values()),
+        "incomplete": sum(row.incomplete for row in rows),
         "open_conflicts": _open_conflicts(session, viewer.scope, area_scope),
         "open_cases": dict(session.execute(
             select(MonitoringCase.state, func.count()).join(Household, Household.id == MonitoringCase.household_id)

@@ -8,6 +8,8 @@ import math
 import mapbox_vector_tile
 import pytest
 
+from core import geo
+from server.models import Area, AreaLevel
 from tests.sync.conftest import batch, item
 
 LAT, LON = 25.67, 99.95  # where item() places its visits
@@ -30,30 +32,42 @@ def features(client, headers, layer: str, z: int, **query) -> list[dict]:
     return decoded[layer]["features"] if layer in decoded else []
 
 
+VILLAGE = "532922100201001"  # a natural village of 苍山西镇 whose centroid is at LAT, LON
+
+
 @pytest.fixture
-def visits(client, people):
+def visits(client, db_session, people):
+    db_session.add(Area(code=VILLAGE, level=AreaLevel.natural_village, parent_code="532922100", name_zh="测试村",
+                        centroid=geo.point(LAT, LON)))
+    db_session.commit()
     sent = [item(gps={"lat": LAT + i * 0.0005, "lon": LON, "accuracy_m": 5}) for i in range(3)]
+    sent.append(item(gps=None, subject={"type": "household", "id": None, "area_code": VILLAGE}))  # drawn by village
     results = client.post("/api/v1/sync/submissions", json=batch(sent), headers=people["enum_a"]).json["results"]
-    assert [r["status"] for r in results] == ["accepted"] * 3
+    assert [r["status"] for r in results] == ["accepted"] * 4
     return [s["uuid"] for s in sent]
 
 
 def test_close_up_each_submission_is_a_point_with_its_uuid_and_the_lists_filter_applies(client, people, visits):
     close = features(client, people["sup_a"], "submissions", 16)
-    assert sorted(f["properties"]["uuid"] for f in close) == sorted(visits)
+    assert sorted(f["properties"]["uuid"] for f in close) == sorted(visits[:3])  # the fourth has no fix
     assert {f["properties"]["review_state"] for f in close} == {"pending"}
     client.post(f"/api/v1/submissions/{visits[0]}/reviews", json={"decision": "approved"}, headers=people["sup_a"])
     assert [f["properties"]["uuid"] for f in features(client, people["sup_a"], "submissions", 16,
                                                       review_state="approved")] == [visits[0]]
 
 
-def test_at_county_zoom_points_are_counted_into_cells(client, people, visits):
-    cells = features(client, people["sup_a"], "submissions", 9)
-    # 55 m apart, 3 tile units at this zoom: one cell, or two where a cell's edge falls between them.
+def test_at_village_zoom_points_are_counted_into_cells_and_farther_out_by_village(client, people, visits):
+    cells = features(client, people["sup_a"], "submissions", 12)
+    # 55 m apart, a third of a tile unit at this zoom: one cell, or two where a cell's edge falls between them.
     assert sum(f["properties"]["count"] for f in cells) == 3 and len(cells) < 3
     assert sum(f["properties"]["flagged"] for f in cells) == 3  # all three wait for a decision
+    # Farther out, by natural village at its centroid: the visit without a fix counts there too; the three of the
+    # township (no village of their own, no centroid) are not drawn.
+    villages = features(client, people["sup_a"], "submissions", 9)
+    assert [(f["properties"]["count"], f["properties"]["flagged"]) for f in villages] == [(1, 1)]
     households = features(client, people["sup_a"], "households", 9)
-    assert sum(f["properties"]["count"] for f in households) == 3
+    # Four households: the fourth visit's household has its place from the form's own location answer.
+    assert sum(f["properties"]["count"] for f in households) == 4
 
 
 def test_a_supervisor_of_another_county_gets_an_empty_tile(client, people, visits):
