@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from schemas.areas import AreaCodeSchema, AreaListArgsSchema, AreaPageSchema, AreaSchema
-from server.api import paging
+from server import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.services import areas

@@ -17,7 +17,7 @@ from schemas.households import (
     VillageSchema,
 )
 from schemas.monitoring import HouseholdIdSchema, MonitoringCaseSchema, MonitoringMoveSchema
-from server.api import paging
+from server import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import Action, CaseStep

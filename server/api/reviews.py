@@ -4,13 +4,11 @@ and review decisions one by one or in bulk."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from flask import current_app, send_file
 from flask_smorest import Blueprint
 
-from core.errors import BadCursor
 from schemas.reviews import (
     BulkResultSchema,
     BulkReviewSchema,
@@ -23,7 +21,6 @@ from schemas.reviews import (
     SubmissionUuidSchema,
     SubmissionViewSchema,
 )
-from server.api import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import Action, ReviewDecision
@@ -45,18 +42,8 @@ def list_submissions(args):
     """Submissions of your areas, newest received first, a keyset page at a time, with the filters of the review
     list (the map's tiles and the counts take the same ones)."""
     items, after = review_queue.page(db.session, current_principal(), queue_filter(args),
-                                     _position(paging.decode(args["cursor"], list)), args["limit"])
-    return {"submissions": items, **paging.next_page([after[0].isoformat(), str(after[1])] if after else None)}
-
-
-def _position(position: list | None) -> tuple[datetime, uuid.UUID] | None:
-    if position is None:
-        return None
-    try:
-        received_at, submission_uuid = position
-        return datetime.fromisoformat(received_at), uuid.UUID(submission_uuid)
-    except (TypeError, ValueError):
-        raise BadCursor() from None
+                                     review_queue.position_of(args["cursor"]), args["limit"])
+    return {"submissions": items, "cursor": review_queue.cursor_after(after), "has_more": after is not None}
 
 
 @blp.route("/submissions/counts")

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from core.errors import DeviceMismatch
 from schemas.sync import PullArgsSchema, PullResultSchema, PushRequestSchema, PushResultSchema
-from server.api import paging
+from server import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
 from server.models import Action

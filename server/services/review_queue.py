@@ -14,8 +14,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import geo
 from core.clock import CHINA
+from core.errors import BadCursor
 from core.masking import RecordView
 from core.scope import in_scope
+from server import paging
 from server.models import (
     OPEN_STATES,
     Area,
@@ -122,6 +124,25 @@ def page(session: Session, viewer: Principal, queue: QueueFilter, after: tuple[d
     } for row in shown]
     more = len(rows) > limit
     return items, (shown[-1].received_at, shown[-1].uuid) if more else None
+
+
+def cursor_after(position: tuple[datetime, uuid.UUID] | None) -> str | None:
+    """The opaque cursor of a page's last position (server.paging), for the list's API and its page alike."""
+    return None if position is None else paging.encode([position[0].isoformat(), str(position[1])])
+
+
+def position_of(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """Raises:
+    BadCursor: not a cursor of this list.
+    """
+    position = paging.decode(cursor, list)
+    if position is None:
+        return None
+    try:
+        received_at, submission_uuid = position
+        return datetime.fromisoformat(received_at), uuid.UUID(submission_uuid)
+    except (TypeError, ValueError):
+        raise BadCursor() from None
 
 
 def _flags(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:

@@ -46,6 +46,13 @@ def china_time(moment: datetime | None) -> str:
 
 
 @blueprint.app_template_global()
+def tile_url(layer: str) -> str:
+    """The address template of a map layer's tiles, as OpenLayers takes it: .../{z}/{x}/{y}.mvt."""
+    endpoint = {"areas": "tiles.area_tile", "households": "tiles.household_tile", "submissions": "tiles.submission_tile"}
+    return url_for(endpoint[layer], z=0, x=0, y=0).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
+
+
+@blueprint.app_template_global()
 def language() -> str:
     return i18n.current()
 

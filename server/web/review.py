@@ -4,16 +4,14 @@ form, and decisions taken in bulk. Each page parses, calls the one service the A
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from marshmallow import EXCLUDE, ValidationError
 
-from core.errors import BadCursor, InvalidInput
+from core.errors import InvalidInput
 from schemas.reviews import DECISIONS, REVIEW_STATES, QueueFilterSchema
-from server.api import paging
 from server.extensions import db
 from server.models import Action, ReviewDecision, may
 from server.services import review_queue, reviews, submission_view, tiles
@@ -63,22 +61,12 @@ def _reviews() -> bool:
 @page(Action.review_submissions)
 def submission_list():
     queue, given = _filter()
-    after = _position(request.args.get("cursor"))
-    items, more = review_queue.page(db.session, reader(), queue, after, PAGE_SIZE)
-    cursor = paging.encode([more[0].isoformat(), str(more[1])]) if more else None
+    items, more = review_queue.page(db.session, reader(), queue, review_queue.position_of(request.args.get("cursor") or None),
+                                    PAGE_SIZE)
+    cursor = review_queue.cursor_after(more)
     return render_template("submissions.html", principal=reader(), items=items, given=given, cursor=cursor,
                            states=REVIEW_STATES, decisions=DECISIONS, query=urlencode(given),
                            map=_map_settings(queue.area_code))
-
-
-def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    position = paging.decode(cursor or None, list)
-    if position is None:
-        return None
-    try:
-        return datetime.fromisoformat(position[0]), uuid.UUID(position[1])
-    except (TypeError, ValueError, IndexError):
-        raise BadCursor() from None
 
 
 @blueprint.get("/submissions/<uuid:submission_uuid>")

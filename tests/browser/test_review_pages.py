@@ -150,7 +150,9 @@ def test_the_filtered_list_and_its_map_show_the_same_submissions_and_point_at_ea
     wait_until(page, "!document.getElementById('map').olMap.getView().getAnimating()")  # the row's pan is over
     page.evaluate("document.getElementById('map').olMap.getView().setZoom(17)")
     page.evaluate(f"document.getElementById('map').olMap.getView().setCenter(ol.proj.fromLonLat([{lon}, {lat}]))")
-    x, y = page.evaluate(f"document.getElementById('map').olMap.getPixelFromCoordinate(ol.proj.fromLonLat([{lon}, {lat}]))")
+    # The pixel of the frame drawn for the new view (renderSync), not of the one before it.
+    x, y = page.evaluate(f"(() => {{ const m = document.getElementById('map').olMap; m.renderSync(); "
+                         f"return m.getPixelFromCoordinate(ol.proj.fromLonLat([{lon}, {lat}])); }})()")
     box = page.locator("#map").bounding_box()
     selected = f"document.querySelector('tr[data-uuid=\"{other.get_attribute('data-uuid')}\"]').classList.contains('selected')"
     deadline = time.monotonic() + 15

@@ -29,8 +29,7 @@ from flask import Flask
 from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
-from server import config
-from server.api import paging
+from server import config, paging
 from server.app import create_app
 from server.extensions import db
 from server.models import FormVersion

@@ -547,7 +547,7 @@ def _keys(changes: list[dict]) -> set[tuple[str, str]]:
 def test_a_cursor_of_another_epoch_or_from_before_epochs_starts_the_device_over(committed_app):
     """Such a cursor gets the device everything in its scope again, each object in its latest state, and a cursor of
     the current epoch to go on with."""
-    from server.api import paging
+    from server import paging
 
     client = committed_app.test_client()
     headers = bearer(committed_app, "enum_a")
@@ -571,7 +571,7 @@ def test_flask_feed_new_epoch_renumbers_the_feed_and_starts_every_device_over(co
     are moved far above the cluster's, as a restore into a cluster with a shorter history leaves them. Its rows are
     then hidden from every pull, and a device holding a position in that numbering would skip every new change.
     `flask feed new-epoch` renumbers the feed into its own transaction and starts a new epoch."""
-    from server.api import paging
+    from server import paging
 
     client = committed_app.test_client()
     headers = bearer(committed_app, "enum_a")
@@ -620,7 +620,7 @@ def test_flask_feed_new_epoch_renumbers_the_feed_and_starts_every_device_over(co
 
 
 def test_a_cursor_this_server_did_not_give_out_is_refused_whatever_epoch_it_names(committed_app):
-    from server.api import paging
+    from server import paging
 
     client = committed_app.test_client()
     headers = bearer(committed_app, "enum_a")

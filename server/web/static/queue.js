@@ -66,11 +66,12 @@
   map.on("singleclick", function (event) {
     // The layer's own look-up (OpenLayers' documented way for vector tiles): the features drawn under the pixel.
     submissions.getFeatures(event.pixel).then(function (found) {
-      var hit = found[0];
-      if (!hit) { return; }
-      if (hit.get("uuid")) {
-        choose(hit.get("uuid"), true);
-      } else if (hit.get("count") !== undefined) { // a cell: come closer
+      var points = found.filter(function (feature) { return feature.get("uuid"); });
+      if (points.length) {
+        // Visits of one household stand on one spot: each click on it takes the next of them.
+        var at = points.map(function (feature) { return feature.get("uuid"); }).indexOf(selected);
+        choose(points[(at + 1) % points.length].get("uuid"), true);
+      } else if (found.length && found[0].get("count") !== undefined) { // a cell: come closer
         map.getView().animate({ center: event.coordinate, zoom: map.getView().getZoom() + 2, duration: 250 });
       }
     });
