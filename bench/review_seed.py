@@ -203,7 +203,7 @@ def submissions(connection: Connection, count: int) -> None:
                      date_trunc('second', now() - random() * interval '{MONTHS * 30} days') AS received_at,
                      random() < 0.02 AS quarantined, random() AS r_review, random() AS r_flag, random() AS r_risk,
                      random() AS r_files, random() AS r_enumerator, random() AS r_income
-              FROM generate_series(1, :count) AS i) AS draws"""), {"count": count})  # noqa: S608 - constants only
+              FROM generate_series(1, :count) AS i) AS draws"""), {"count": count})  # noqa: S608 # nosec B608 (constants only)
     connection.execute(text("""
         INSERT INTO submission (uuid, content_sha256, state, errors, form_id, form_version, subject_type, subject_id,
                                 entity_id, risk_flags, watch_flags, area_code, user_id, device_id, started_at,
@@ -246,7 +246,7 @@ def flags_and_reviews(connection: Connection) -> None:
                CASE p.flag WHEN 'gps_outside_village' THEN jsonb_build_object('area_code', h.area_code, 'distance_m', 3400)
                            WHEN 'clock_skew' THEN jsonb_build_object('skew_seconds', 216000) ELSE '{{}}' END,
                p.received_at
-        FROM bench_plan AS p JOIN bench_household AS h ON h.n = p.household WHERE p.flag IS NOT NULL"""))  # noqa: S608 - constants only
+        FROM bench_plan AS p JOIN bench_household AS h ON h.n = p.household WHERE p.flag IS NOT NULL"""))  # noqa: S608 # nosec B608 (constants only)
     connection.execute(text("""
         INSERT INTO submission_review (submission_uuid, decision, comment, reviewer_id, decided_at)
         SELECT p.uuid, p.review_state, CASE WHEN p.review_state <> 'approved' THEN '请核实收入' END,

@@ -133,3 +133,46 @@ class VillageSchema(Schema):
 
 class VillageCodeSchema(Schema):
     area_code = fields.String(required=True, validate=digits(15))
+
+
+class WorklistArgsSchema(Schema):
+    area_code = fields.String(load_default=None, validate=digits(15), metadata={"description": "this area and below"})
+
+
+class CaseListArgsSchema(WorklistArgsSchema):
+    state = fields.String(load_default=None, validate=validate.OneOf(STATES),
+                          metadata={"description": "one state; without it, every open one"})
+
+
+class CaseWaitingSchema(Schema):
+    id = fields.UUID()
+    household_id = fields.UUID()
+    state = fields.String()
+    category = fields.String(allow_none=True)
+    risk_types = fields.List(fields.String())
+    opened_at = fields.DateTime()
+    last_moved_at = fields.DateTime(metadata={"description": "its last step, or its opening"})
+    area_code = fields.String()
+    household_no = fields.String(allow_none=True)
+    householder_name = fields.String(allow_none=True)
+
+
+class CaseListSchema(Schema):
+    cases = fields.List(fields.Nested(CaseWaitingSchema), metadata={
+        "description": "the longest waiting first; at most 500"})
+
+
+class OpenConflictSchema(Schema):
+    id = fields.Integer()
+    entity_type = fields.String()
+    entity_id = fields.String()
+    property = fields.String(metadata={"description": "a member's property as members/…/<property>"})
+    base_version = fields.Integer()
+    area_code = fields.String()
+    household_no = fields.String(allow_none=True)
+    candidates = fields.Integer(metadata={"description": "how many values compete"})
+
+
+class ConflictListSchema(Schema):
+    conflicts = fields.List(fields.Nested(OpenConflictSchema), metadata={
+        "description": "the oldest first; at most 500; resolve each on its household or village"})

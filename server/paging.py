@@ -34,3 +34,7 @@ def decode(cursor: str | None, expected: type) -> Any:
     if type(position) is not expected:
         raise BadCursor()
     return position
+
+
+# Rows of a list that is not paged: a supervisor's open conflicts or cases; more is work for another filter.
+WORKLIST = 500

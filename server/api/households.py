@@ -10,17 +10,21 @@ from flask_smorest import Blueprint
 from core.errors import BadCursor
 from schemas.conflicts import ResolutionResultSchema, ResolutionSchema
 from schemas.households import (
+    CaseListArgsSchema,
+    CaseListSchema,
+    ConflictListSchema,
     HouseholdListArgsSchema,
     HouseholdPageSchema,
     HouseholdSchema,
     VillageCodeSchema,
     VillageSchema,
+    WorklistArgsSchema,
 )
 from schemas.monitoring import HouseholdIdSchema, MonitoringCaseSchema, MonitoringMoveSchema
 from server import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import Action, CaseStep
+from server.models import OPEN_STATES, Action, CaseStep
 from server.services import conflicts, elimination, households, monitoring
 from server.uow import unit_of_work
 
@@ -41,6 +45,25 @@ def list_households(args):
         monitoring_state=args["monitoring_state"], step=args["step"], category=args["category"],
         after=_after(paging.decode(args["cursor"], str)), limit=args["limit"])
     return {"households": page, **paging.next_page(str(page[-1]["id"]) if has_more else None)}
+
+
+@blp.route("/monitoring-cases")
+@requires(Action.move_monitoring_case)
+@blp.arguments(CaseListArgsSchema, location="query")
+@blp.response(200, CaseListSchema)
+def list_cases(args):
+    """Monitoring cases of your households in one state (every open one without it), the longest waiting first."""
+    states = [args["state"]] if args["state"] else [state.value for state in OPEN_STATES]
+    return {"cases": monitoring.cases_in_scope(db.session, current_principal(), states, args["area_code"], paging.WORKLIST)}
+
+
+@blp.route("/conflicts")
+@requires(Action.resolve_conflicts)
+@blp.arguments(WorklistArgsSchema, location="query")
+@blp.response(200, ConflictListSchema)
+def list_conflicts(args):
+    """Open conflicts of your households and villages, the oldest first; each is resolved on its own record."""
+    return {"conflicts": conflicts.open_in_scope(db.session, current_principal(), args["area_code"], paging.WORKLIST)}
 
 
 def _after(position: str | None) -> str | None:

@@ -14,13 +14,14 @@ from schemas.conflicts import ResolutionSchema
 from schemas.monitoring import ACTIONS, CATEGORIES, CHANNELS, STATES, MonitoringMoveSchema
 from server.extensions import db
 from server.models import OPEN_STATES, Action, CaseStep
+from server.paging import WORKLIST
 from server.services import conflicts, elimination, households, monitoring
 from server.uow import unit_of_work
 from server.web import blueprint
 from server.web.guard import page, reader
 from server.web.i18n import t
 
-LIST_LIMIT = 500
+LIST_LIMIT = WORKLIST
 _MEASURE_FIELDS = ("measure_type", "measure_scope", "measure_date", "amount_yuan", "responsible_person")
 
 

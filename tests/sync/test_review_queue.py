@@ -211,3 +211,15 @@ def test_the_counts_of_the_dashboard_follow_the_filter(client, phones, queue):
     flagged = client.get(f"{LIST}/counts", query_string={"flag": "gps_missing"}, headers=sup).json
     assert flagged["total"] == 1 and {"code": "gps_missing", "count": 1} in flagged["by_flag"]
     assert {f["count"] for f in flagged["by_flag"]} == {1}  # the other flags of that one submission
+
+
+def test_the_open_cases_and_conflicts_of_the_workbench_are_listed_in_scope(client, phones, queue):
+    sup, other = phones["sup_a"], phones["sup_b"]
+    cases = client.get("/api/v1/monitoring-cases", headers=sup).json["cases"]
+    # Every accepted visit of 漾濞 (a new household each, with a child out of school) opened a candidate.
+    assert len(cases) == 5 and {c["state"] for c in cases} == {"candidate"}
+    assert [c["last_moved_at"] for c in cases] == sorted(c["last_moved_at"] for c in cases)  # longest waiting first
+    assert client.get("/api/v1/monitoring-cases", query_string={"state": "identified"}, headers=sup).json["cases"] == []
+    assert {c["area_code"][:6] for c in client.get("/api/v1/monitoring-cases", headers=other).json["cases"]} == {"532931"}
+    assert client.get("/api/v1/conflicts", headers=sup).json == {"conflicts": []}
+    assert client.get("/api/v1/monitoring-cases", headers=phones["enum_a"]).status_code == 403
