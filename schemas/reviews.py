@@ -9,7 +9,6 @@ from schemas.households import ConflictSchema
 DECISIONS = ["approved", "rejected", "has_issues"]
 REVIEW_STATES = ["pending", *DECISIONS]
 _CODE = validate.Regexp(r"^[a-z0-9_]{1,64}$", error="A snake_case code.")
-_NEEDS_COMMENT = "A rejection or an issue needs a comment that says what to correct or check."
 
 
 class QueueFilterSchema(Schema):
@@ -150,11 +149,6 @@ class ReviewCreateSchema(Schema):
     comment = Text(load_default=None, validate=validate.Length(max=2000), metadata={
         "description": "required for rejected and has_issues: it reaches the enumerator's phone"})
 
-    @validates_schema
-    def _comment_when_needed(self, data, **_kwargs):
-        if data.get("decision") in ("rejected", "has_issues") and not (data.get("comment") or "").strip():
-            raise ValidationError(_NEEDS_COMMENT, "comment")
-
 
 class ReviewSchema(Schema):
     submission_uuid = fields.UUID()
@@ -170,6 +164,7 @@ class BulkReviewSchema(ReviewCreateSchema):
 class BulkOutcomeSchema(Schema):
     uuid = fields.UUID()
     status = fields.String(metadata={"description": "decided, not_found (not in your areas) or quarantined"})
+    # (server.services.reviews.BulkStatus)
     message = fields.String(allow_none=True)
 
 

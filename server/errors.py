@@ -53,7 +53,8 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def _status_of(error: domain.DomainError) -> int:
+def status_of(error: domain.DomainError) -> int:
+    """The HTTP status of a domain error: that of its nearest listed kind."""
     for cls in type(error).__mro__:
         if cls in STATUS_OF:
             return STATUS_OF[cls]
@@ -112,7 +113,7 @@ class Api(flask_smorest.Api):
         headers = {}
         if isinstance(error, domain.TooManyRequests):
             headers["Retry-After"] = str(error.retry_after)
-        return error_body(error.code, error.message, error.details), _status_of(error), headers
+        return error_body(error.code, error.message, error.details), status_of(error), headers
 
     def handle_database_unavailable(self, error: OperationalError):
         """The database is down or restarting: tell clients to come back rather than fail hard."""

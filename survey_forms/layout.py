@@ -9,10 +9,10 @@ from typing import Any
 # Display-only fields hold no answer.
 _NO_VALUE = frozenset({"note", "group", "repeat"})
 
-Shown = Callable[[str | None, Any], Any]  # (the field's save_to, its value) -> the value the reader may see
+Shown = Callable[[dict[str, Any], Any], Any]  # (the field's definition, its value) -> the value the reader may see
 
 
-def _unchanged(_save_to: str | None, value: Any) -> Any:
+def _unchanged(_field: dict[str, Any], value: Any) -> Any:
     return value
 
 
@@ -58,7 +58,7 @@ def _leaves(fields: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def _cell(field: dict[str, Any], data: dict[str, Any], lists: dict[str, list], shown: Shown) -> dict[str, Any]:
-    value = shown(field.get("save_to"), data.get(field["name"]))
+    value = shown(field, data.get(field["name"]))
     options = field.get("choices") or lists.get(field.get("choice_list", ""), [])
     labels = {choice["name"]: choice.get("label", {}) for choice in options}
     if field["type"] == "select_one" and isinstance(value, str):

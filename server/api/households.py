@@ -24,7 +24,7 @@ from schemas.monitoring import HouseholdIdSchema, MonitoringCaseSchema, Monitori
 from server import paging
 from server.api.guard import current_principal, requires
 from server.extensions import db
-from server.models import OPEN_STATES, Action, CaseStep
+from server.models import Action, CaseStep
 from server.services import conflicts, elimination, households, monitoring
 from server.uow import unit_of_work
 
@@ -53,8 +53,8 @@ def list_households(args):
 @blp.response(200, CaseListSchema)
 def list_cases(args):
     """Monitoring cases of your households in one state (every open one without it), the longest waiting first."""
-    states = [args["state"]] if args["state"] else [state.value for state in OPEN_STATES]
-    return {"cases": monitoring.cases_in_scope(db.session, current_principal(), states, args["area_code"], paging.WORKLIST)}
+    return {"cases": monitoring.cases_in_scope(db.session, current_principal(), args["state"], args["area_code"],
+                                               paging.WORKLIST)}
 
 
 @blp.route("/conflicts")

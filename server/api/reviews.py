@@ -4,7 +4,6 @@ and review decisions one by one or in bulk."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import current_app, send_file
 from flask_smorest import Blueprint
@@ -30,10 +29,6 @@ from server.uow import unit_of_work
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1", description="Review of submissions by supervisors")
 
 
-def queue_filter(args: dict[str, Any]) -> review_queue.QueueFilter:
-    return review_queue.QueueFilter(**{name: args[name] for name in QueueFilterSchema().fields})
-
-
 @blp.route("/submissions")
 @requires(Action.review_submissions)
 @blp.arguments(QueueArgsSchema, location="query")
@@ -41,7 +36,7 @@ def queue_filter(args: dict[str, Any]) -> review_queue.QueueFilter:
 def list_submissions(args):
     """Submissions of your areas, newest received first, a keyset page at a time, with the filters of the review
     list (the map's tiles and the counts take the same ones)."""
-    items, after = review_queue.page(db.session, current_principal(), queue_filter(args),
+    items, after = review_queue.page(db.session, current_principal(), review_queue.QueueFilter.of(args),
                                      review_queue.position_of(args["cursor"]), args["limit"])
     return {"submissions": items, "cursor": review_queue.cursor_after(after), "has_more": after is not None}
 
@@ -52,7 +47,7 @@ def list_submissions(args):
 @blp.response(200, QueueCountsSchema)
 def count_submissions(args):
     """The dashboard's counts of the same filter: by review state, flag and area, with what else waits."""
-    return review_queue.counts(db.session, current_principal(), queue_filter(args))
+    return review_queue.counts(db.session, current_principal(), review_queue.QueueFilter.of(args))
 
 
 @blp.route("/submissions/<uuid:submission_uuid>")

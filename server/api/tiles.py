@@ -9,10 +9,10 @@ from flask_smorest import Blueprint
 from schemas.reviews import QueueFilterSchema
 from schemas.tiles import HouseholdTileArgsSchema, TileSchema
 from server.api.guard import current_principal, requires
-from server.api.reviews import queue_filter
 from server.extensions import db
 from server.models import Action
 from server.services import tiles
+from server.services.review_queue import QueueFilter
 
 blp = Blueprint("tiles", __name__, url_prefix="/api/v1", description="Map tiles (Mapbox Vector Tiles) for the review map")
 MVT = "application/vnd.mapbox-vector-tile"
@@ -41,7 +41,7 @@ def household_tile(args, z: int, x: int, y: int):
 @blp.response(200, description="One tile, layer `submissions`: points with uuid and review_state, or counted cells")
 def submission_tile(args, z: int, x: int, y: int):
     """The review list's submissions (the same filters) in one tile."""
-    return _answer(tiles.submissions(db.session, current_principal(), z, x, y, queue_filter(args)))
+    return _answer(tiles.submissions(db.session, current_principal(), z, x, y, QueueFilter.of(args)))
 
 
 @blp.route(_TILE.format(layer="areas"))

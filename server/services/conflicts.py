@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import String, and_, cast, select
+from sqlalchemy import String, and_, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -107,21 +107,34 @@ def _chosen_value(conflict: EntityConflict, choice: str) -> Any:
                        details={"candidates": [c["uuid"] for c in conflict.candidates]})
 
 
-def open_in_scope(session: Session, viewer: Principal, area_code: str | None, limit: int) -> list[dict[str, Any]]:
-    """The open conflicts of the reader's households and villages, oldest first: which entity, which property, how
-    many versions compete. Their values are read, masked by role, on the entity's own page, where they are resolved."""
-    areas = [in_scope(Household.area_code, viewer.scope)]
-    if area_code:
-        areas.append(Household.area_code.startswith(area_code, autoescape=True))
-    households = (select(EntityConflict, Household.area_code, Household.household_no)
-                  .join(Household, and_(EntityConflict.entity_type == "household",
-                                        EntityConflict.entity_id == cast(Household.id, String)))
-                  .where(~EntityConflict.resolved, *areas))
+def _open(viewer: Principal, area_code: str | None) -> tuple[list[Any], list[Any]]:
+    """The clauses of the reader's open conflicts (of households, joined to them; of villages), in its areas or the
+    one area it narrowed to: the list and the dashboard's count read the same ones."""
+    households = [~EntityConflict.resolved, in_scope(Household.area_code, viewer.scope)]
     villages = [~EntityConflict.resolved, EntityConflict.entity_type == "village",
                 in_scope(EntityConflict.entity_id, viewer.scope)]
     if area_code:
-        villages.append(EntityConflict.entity_id.startswith(area_code, autoescape=True))
-    rows = [*session.execute(households.order_by(EntityConflict.id).limit(limit)),
+        households.append(in_scope(Household.area_code, (area_code,)))
+        villages.append(in_scope(EntityConflict.entity_id, (area_code,)))
+    return households, villages
+
+
+_OF_HOUSEHOLD = and_(EntityConflict.entity_type == "household", EntityConflict.entity_id == cast(Household.id, String))
+
+
+def count_open(session: Session, viewer: Principal, area_code: str | None) -> int:
+    households, villages = _open(viewer, area_code)
+    return (session.scalar(select(func.count()).select_from(EntityConflict).join(Household, _OF_HOUSEHOLD)
+                           .where(*households)) or 0) + \
+        (session.scalar(select(func.count()).select_from(EntityConflict).where(*villages)) or 0)
+
+
+def open_in_scope(session: Session, viewer: Principal, area_code: str | None, limit: int) -> list[dict[str, Any]]:
+    """The open conflicts of the reader's households and villages, oldest first: which entity, which property, how
+    many versions compete. Their values are read, masked by role, on the entity's own page, where they are resolved."""
+    households, villages = _open(viewer, area_code)
+    rows = [*session.execute(select(EntityConflict, Household.area_code, Household.household_no)
+                             .join(Household, _OF_HOUSEHOLD).where(*households).order_by(EntityConflict.id).limit(limit)),
             *((conflict, conflict.entity_id, None) for conflict in session.scalars(
                 select(EntityConflict).where(*villages).order_by(EntityConflict.id).limit(limit)))]
     rows.sort(key=lambda row: row[0].id)

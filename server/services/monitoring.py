@@ -184,10 +184,11 @@ def _measure(measure: dict[str, Any]) -> dict[str, Any]:
 
 
 
-def cases_in_scope(session: Session, viewer: Principal, states: Sequence[str], area_code: str | None,
+def cases_in_scope(session: Session, viewer: Principal, state: str | None, area_code: str | None,
                    limit: int) -> list[dict[str, Any]]:
-    """The monitoring cases of the reader's households in these states, the longest waiting first (by when each
-    last moved), for the supervisors' list of what to take forward."""
+    """The monitoring cases of the reader's households in this state (every open one without it), the longest
+    waiting first (by when each last moved), for the supervisors' list of what to take forward."""
+    states = [state] if state else [open_state.value for open_state in OPEN_STATES]
     last_step = (select(MonitoringEvent.case_id, func.max(MonitoringEvent.at).label("at"))
                  .group_by(MonitoringEvent.case_id).subquery())
     query = (select(MonitoringCase, Household.area_code, Household.household_no, Household.householder_name,
@@ -197,7 +198,7 @@ def cases_in_scope(session: Session, viewer: Principal, states: Sequence[str], a
              .where(in_scope(Household.area_code, viewer.scope), MonitoringCase.state.in_(states))
              .order_by(func.coalesce(last_step.c.at, MonitoringCase.opened_at), MonitoringCase.id).limit(limit))
     if area_code:
-        query = query.where(Household.area_code.startswith(area_code, autoescape=True))
+        query = query.where(in_scope(Household.area_code, (area_code,)))
     view = RecordView(viewer.role)
     return [{"id": case.id, "household_id": case.household_id, "state": case.state.value, "category": case.category,
              "risk_types": case.risk_types, "opened_at": case.opened_at, "last_moved_at": moved or case.opened_at,

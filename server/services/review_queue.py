@@ -4,11 +4,12 @@ counts, so the three always show the same submissions."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, Text, and_, cast, exists, func, or_, select, tuple_
+from sqlalchemy import String, Text, and_, case, cast, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,10 +26,12 @@ from server.models import (
     Flag,
     Household,
     MonitoringCase,
+    ReviewState,
     Submission,
     User,
 )
 from server.models.areas import CODE_LENGTH
+from server.services import conflicts
 from server.services.auth import Principal
 
 
@@ -49,6 +52,11 @@ class QueueFilter:
     enumerator: str | None = None  # username
     household: str | None = None  # a household number, or the start of the head's name
 
+    @classmethod
+    def of(cls, args: Mapping[str, Any]) -> QueueFilter:
+        """The filter from parsed arguments (schemas.reviews.QueueFilterSchema), what either front door read."""
+        return cls(**{name: args.get(name) for name in cls.__dataclass_fields__})
+
 
 def where(queue: QueueFilter, scope: tuple[str, ...]) -> list[ColumnElement[bool]]:
     """The filter as SQL clauses on Submission, the caller's scope first: every reader of the queue applies them."""
@@ -68,8 +76,12 @@ def where(queue: QueueFilter, scope: tuple[str, ...]) -> list[ColumnElement[bool
     if queue.risk is not None:
         clauses.append(or_(Submission.risk_flags.any(queue.risk), Submission.watch_flags.any(queue.risk)))
     if queue.conflict is not None:
+        # A household's conflicts are keyed by its id, a village's by its area code (sync.entity_writes).
+        entity_key = case((Submission.subject_type == "village", Submission.area_code),
+                          else_=cast(Submission.entity_id, String))
         involved = exists().where(
-            ~EntityConflict.resolved, EntityConflict.entity_id == cast(Submission.entity_id, String),
+            ~EntityConflict.resolved, EntityConflict.entity_type == Submission.subject_type,
+            EntityConflict.entity_id == entity_key,
             EntityConflict.candidates.contains(func.jsonb_build_array(
                 func.jsonb_build_object("uuid", cast(Submission.uuid, Text)))))
         clauses.append(involved if queue.conflict else ~involved)
@@ -102,7 +114,8 @@ def page(session: Session, viewer: Principal, queue: QueueFilter, after: tuple[d
                     Household.household_no, Household.householder_name)
              .join(User, User.id == Submission.user_id)
              .outerjoin(Area, Area.code == Submission.area_code)
-             .outerjoin(Household, and_(Submission.subject_type == "household", Household.id == Submission.entity_id))
+             .outerjoin(Household, and_(Submission.subject_type == "household", Household.id == Submission.entity_id,
+                                        in_scope(Household.area_code, viewer.scope)))
              .where(*where(queue, viewer.scope))
              .order_by(Submission.received_at.desc(), Submission.uuid.desc()).limit(limit + 1))
     if after is not None:
@@ -173,7 +186,7 @@ def counts(session: Session, viewer: Principal, queue: QueueFilter) -> dict[str,
         area = by_area.setdefault(row.code, {"area_code": row.code, "name": {"zh": row.name_zh, "en": row.name_en},
                                              "count": 0, "pending": 0})
         area["count"] += row.n
-        area["pending"] += row.n if row.state == "pending" else 0
+        area["pending"] += row.n if row.state is ReviewState.pending else 0
     by_flag = session.execute(select(Flag.code, func.count(func.distinct(Flag.submission_uuid)))
                               .join(Submission, Submission.uuid == Flag.submission_uuid).where(*clauses)
                               .group_by(Flag.code).order_by(func.count(func.distinct(Flag.submission_uuid)).desc(),
@@ -182,11 +195,11 @@ def counts(session: Session, viewer: Principal, queue: QueueFilter) -> dict[str,
     household_scope = and_(in_scope(Household.area_code, viewer.scope), in_scope(Household.area_code, area_scope))
     return {
         "total": sum(by_state.values()),
-        "by_review_state": {state: by_state.get(state, 0) for state in ("pending", "approved", "rejected", "has_issues")},
+        "by_review_state": {state.value: by_state.get(state, 0) for state in ReviewState},
         "by_flag": [{"code": code, "count": count} for code, count in by_flag],
         "by_area": list(by_area.values()),
         "incomplete": sum(row.incomplete for row in rows),
-        "open_conflicts": _open_conflicts(session, viewer.scope, area_scope),
+        "open_conflicts": conflicts.count_open(session, viewer, queue.area_code),
         "open_cases": dict(session.execute(
             select(MonitoringCase.state, func.count()).join(Household, Household.id == MonitoringCase.household_id)
             .where(household_scope, MonitoringCase.state.in_(OPEN_STATES)).group_by(MonitoringCase.state)).all()),
@@ -198,13 +211,3 @@ def _child_digits(area_code: str | None, scope: tuple[str, ...]) -> int:
     known = area_code or min(scope, key=len, default="")
     lengths = sorted(CODE_LENGTH.values())
     return next((n for n in lengths if n > len(known)), lengths[-1])
-
-
-def _open_conflicts(session: Session, scope: tuple[str, ...], area_scope: tuple[str, ...]) -> int:
-    households = select(func.count()).select_from(EntityConflict).join(
-        Household, and_(EntityConflict.entity_type == "household", EntityConflict.entity_id == cast(Household.id, String))
-    ).where(~EntityConflict.resolved, in_scope(Household.area_code, scope), in_scope(Household.area_code, area_scope))
-    villages = select(func.count()).select_from(EntityConflict).where(
-        ~EntityConflict.resolved, EntityConflict.entity_type == "village", in_scope(EntityConflict.entity_id, scope),
-        in_scope(EntityConflict.entity_id, area_scope))
-    return (session.scalar(households) or 0) + (session.scalar(villages) or 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -30,12 +31,18 @@ MAX_BULK = 500  # one page of the review list at its largest, with room
 NEEDS_COMMENT = frozenset({ReviewDecision.rejected, ReviewDecision.has_issues})
 
 
-@dataclass(frozen=True)
-class Outcome:
+class BulkStatus(StrEnum):
     """What became of one submission of a bulk decision."""
 
+    decided = "decided"
+    not_found = "not_found"  # not in the reviewer's areas (or no such submission: the same answer)
+    quarantined = "quarantined"  # it has errors to correct, not a decision to take
+
+
+@dataclass(frozen=True)
+class Outcome:
     uuid: uuid.UUID
-    status: str  # decided, not_found, quarantined
+    status: BulkStatus
     message: str | None = None
 
 
@@ -78,15 +85,16 @@ def decide_many(session: Session, actor: Principal, submission_uuids: Sequence[u
     for submission_uuid in submission_uuids:
         row = found.get(submission_uuid)
         if row is None:
-            outcomes.append(Outcome(submission_uuid, "not_found", f"您的范围内没有提交 {submission_uuid} · "
+            outcomes.append(Outcome(submission_uuid, BulkStatus.not_found, f"您的范围内没有提交 {submission_uuid} · "
                                                                   f"No submission {submission_uuid} in your areas."))
         elif row.state is not SubmissionState.accepted:
-            outcomes.append(Outcome(submission_uuid, "quarantined", "此提交被隔离 · In quarantine: the device corrects it."))
+            outcomes.append(Outcome(submission_uuid, BulkStatus.quarantined,
+                                    "此提交被隔离 · In quarantine: the device corrects it."))
         else:
             if submission_uuid not in done:  # named twice: decided once
                 _record(session, actor, row.uuid, row.area_code, decision, comment)
                 done.add(submission_uuid)
-            outcomes.append(Outcome(submission_uuid, "decided"))
+            outcomes.append(Outcome(submission_uuid, BulkStatus.decided))
     return outcomes
 
 

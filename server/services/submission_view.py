@@ -11,10 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import geo
-from core.errors import NotFound
 from core.masking import RecordView
 from core.pii import ID_CARD_PROPERTIES, Protector
-from core.scope import one_in_scope
+from core.scope import in_scope, one_in_scope
 from server.models import (
     Area,
     Attachment,
@@ -53,14 +52,16 @@ def submission_view(session: Session, viewer: Principal, submission_uuid: uuid.U
     payload = open_payload(protector, save_map, submission.uuid, submission.payload)
     opened_id_numbers: list[bool] = []
 
-    def shown(save_to: str | None, value: Any) -> Any:
-        if save_to is None or "." not in save_to:
-            return value
+    def shown(field: dict[str, Any], value: Any) -> Any:
+        save_to = field.get("save_to") or ""
         if save_to in ID_CARD_PROPERTIES and isinstance(value, str):
             opened_id_numbers.append(True)
             return view.id_card(value)
-        entity, _, name = save_to.partition(".")
-        return view.value(entity, name, value)
+        if "." in save_to:
+            entity, _, name = save_to.partition(".")
+            return view.value(entity, name, value)
+        # Text the form keeps to itself (who answered, a cadre's name, a note) can name anyone.
+        return view.text(value) if field["type"] == "text" and isinstance(value, str) else value
 
     data = payload.get("data") if type(payload.get("data")) is dict else {}
     result = {
@@ -70,7 +71,8 @@ def submission_view(session: Session, viewer: Principal, submission_uuid: uuid.U
         "subject_type": submission.subject_type, "entity_id": submission.entity_id, "area_code": submission.area_code,
         "enumerator": username, "device_id": submission.device_id, "base_version": submission.base_version,
         "supersedes": submission.supersedes,
-        "superseded_by": session.scalars(select(Submission.uuid).where(Submission.supersedes == submission.uuid)).all(),
+        "superseded_by": session.scalars(select(Submission.uuid).where(
+            Submission.supersedes == submission.uuid, in_scope(Submission.area_code, viewer.scope))).all(),
         "started_at": submission.started_at, "collected_at": submission.collected_at,
         "received_at": submission.received_at, "clock_skew_seconds": submission.clock_skew_seconds,
         "gps": None if submission_lat is None else {**geo.latlon(submission_lat, submission_lon),
@@ -85,8 +87,8 @@ def submission_view(session: Session, viewer: Principal, submission_uuid: uuid.U
                     for review, reviewer in session.execute(
                         select(SubmissionReview, User.username).join(User, User.id == SubmissionReview.reviewer_id)
                         .where(SubmissionReview.submission_uuid == submission.uuid).order_by(SubmissionReview.id))],
-        **_place(session, submission),
-        **_entity(session, submission, view),
+        **_place(session, viewer, submission),
+        **_entity(session, viewer, submission, view),
     }
     if view.clear and opened_id_numbers:
         audit.record(session, "pii.read", AuditOutcome.success, actor_id=viewer.user_id, actor=viewer.username,
@@ -103,35 +105,40 @@ def _attachments(session: Session, submission_uuid: uuid.UUID, payload: dict[str
             for a in declared]
 
 
-def _place(session: Session, submission: Submission) -> dict[str, Any]:
-    """The village the visit names, with its boundary as GeoJSON, and the household's position now."""
+def _place(session: Session, viewer: Principal, submission: Submission) -> dict[str, Any]:
+    """The village the visit names, with its boundary as GeoJSON, and the household's position now (if it is still
+    in the viewer's areas: a household that moved away is another county's to see)."""
     area = session.execute(select(Area.name_zh, Area.name_en, func.ST_AsGeoJSON(Area.boundary, 6))
                            .where(Area.code == submission.area_code)).first() if submission.area_code else None
     household = None
     if submission.subject_type == "household" and submission.entity_id is not None:
-        household = session.execute(select(*geo.latlon_columns(Household.location))
-                                    .where(Household.id == submission.entity_id)).first()
+        household = session.execute(select(*geo.latlon_columns(Household.location)).where(
+            Household.id == submission.entity_id, in_scope(Household.area_code, viewer.scope))).first()
     return {"area_name": {"zh": area[0], "en": area[1]} if area else None,
             "village_boundary": json.loads(area[2]) if area and area[2] else None,
             "household_location": geo.latlon(*household) if household else None}
 
 
-def _entity(session: Session, submission: Submission, view: RecordView) -> dict[str, Any]:
+def _entity(session: Session, viewer: Principal, submission: Submission, view: RecordView) -> dict[str, Any]:
     """The household or village the submission is about: who, the version this submission made (its changes are the
-    diff against the version before) and the open conflicts it takes part in."""
+    diff against the version before) and the open conflicts it takes part in; nothing of a household that has moved
+    out of the viewer's areas since."""
+    nothing: dict[str, Any] = {"household": None, "entity_version": None, "conflicts": []}
     if submission.entity_id is None and submission.subject_type != "village":
-        return {"household": None, "entity_version": None, "conflicts": []}
+        return nothing
     entity_type = submission.subject_type or ""
     key = submission.area_code if entity_type == "village" else str(submission.entity_id)
     named: Any = str
     household = None
     if entity_type == "household":
-        row = session.get(Household, submission.entity_id)
-        if row is not None:
-            household = {"id": row.id, "household_no": row.household_no, "version": row.version,
-                         "householder_name": view.value("household", "householder_name", row.householder_name)}
-            named = member_names(row.id, dict(session.execute(select(Person.person_key, Person.id)
-                                                              .where(Person.household_id == row.id)).all()))
+        row = session.scalars(select(Household).where(Household.id == submission.entity_id,
+                                                      in_scope(Household.area_code, viewer.scope))).first()
+        if row is None:
+            return nothing
+        household = {"id": row.id, "household_no": row.household_no, "version": row.version,
+                     "householder_name": view.value("household", "householder_name", row.householder_name)}
+        named = member_names(row.id, dict(session.execute(select(Person.person_key, Person.id)
+                                                          .where(Person.household_id == row.id)).all()))
     version = session.scalars(select(EntityVersion).where(
         EntityVersion.entity_type == entity_type, EntityVersion.entity_id == key,
         EntityVersion.submission_uuids.any(str(submission.uuid))).order_by(EntityVersion.version)).first()
@@ -151,12 +158,11 @@ def attachment(session: Session, viewer: Principal, submission_uuid: uuid.UUID, 
     Raises:
         NotFound: no such submission in the viewer's areas, or no such file stored for it (yet).
     """
-    submission_area = one_in_scope(
-        session, select(Submission.area_code).where(Submission.uuid == submission_uuid), Submission.area_code,
-        viewer.scope, f"您的范围内没有提交 {submission_uuid} · No submission {submission_uuid} in your areas.")
-    stored = session.get(Attachment, (submission_uuid, name))
-    if stored is None:
-        raise NotFound(f"文件 {name} 尚未上传 · No file {name!r} is stored for this submission (yet).")
+    stored, submission_area = one_in_scope(
+        session, select(Attachment, Submission.area_code).join(Submission, Submission.uuid == Attachment.submission_uuid)
+        .where(Attachment.submission_uuid == submission_uuid, Attachment.name == name), Submission.area_code,
+        viewer.scope, f"您的范围内没有提交 {submission_uuid} 的文件 {name} · No file {name!r} of submission "
+                      f"{submission_uuid} is stored in your areas (yet).")
     audit.record(session, "attachment.read", AuditOutcome.success, actor_id=viewer.user_id, actor=viewer.username,
                  target=f"{submission_uuid}/{name}", area_code=submission_area, details={"sha256": stored.sha256})
     return stored, store.open(stored.sha256)

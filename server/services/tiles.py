@@ -4,8 +4,8 @@ areas' own boundaries, each read with the reader's scope, so a county's 50,000 p
 Below CLUSTER_BELOW_ZOOM the points of a tile are counted into cells of CELL tile units (a few screen pixels), each
 drawn as one circle with its count: what a page shows at county zoom is at most a few thousand cells, not every
 household. Submissions, four times as many, are counted by natural village below VILLAGE_ZOOM, each count drawn at
-the village's centroid: a county's tile is then a few hundred rows, made from an index-friendly GROUP BY instead of
-a projection of every point (bench/review_bench.py).
+the village's centroid (or, for a code no area places, amid its submissions' fixes): a county's tile is then a few
+hundred rows, made from a GROUP BY instead of a projection of every point (bench/review_bench.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import geo
 from core.scope import in_scope
-from server.models import Area, AreaLevel, Household, Submission
+from server.models import Area, AreaLevel, Household, ReviewState, Submission
 from server.services.auth import Principal
 from server.services.review_queue import QueueFilter, where
 
@@ -54,7 +54,7 @@ def submissions(session: Session, viewer: Principal, z: int, x: int, y: int, que
         return _by_village(session, z, x, y, where(queue, viewer.scope))
     return _tile(session, "submissions", z, x, y, Submission.location, where(queue, viewer.scope),
                  {"uuid": cast(Submission.uuid, Text), "review_state": Submission.review_state,
-                  "flagged": Submission.review_state == "pending"})
+                  "flagged": Submission.review_state == ReviewState.pending})
 
 
 def areas(session: Session, viewer: Principal, z: int, x: int, y: int) -> bytes:
@@ -73,8 +73,12 @@ def _tile(session: Session, layer: str, z: int, x: int, y: int, location: Any, c
           properties: dict[str, ColumnElement[Any]]) -> bytes:
     envelope = func.ST_TileEnvelope(z, x, y)
     geometry = func.ST_AsMVTGeom(func.ST_Transform(location, 3857), envelope, EXTENT, BUFFER)
-    # The 4326 envelope's box for the spatial index; ST_AsMVTGeom then cuts exactly (NULL outside the tile).
-    inside = and_(location.op("&&")(func.ST_Transform(envelope, 4326)), *clauses)
+    # Points are read with the tile's buffer, so a circle on its edge is drawn whole on both tiles; a cell is read
+    # without it, or it would be counted on two tiles. The 4326 box serves the spatial index; ST_AsMVTGeom then cuts.
+    margin = BUFFER / EXTENT if z >= CLUSTER_BELOW_ZOOM else 0.0
+    read = func.ST_TileEnvelope(z, x, y, func.ST_MakeEnvelope(-20037508.342789244, -20037508.342789244,
+                                                              20037508.342789244, 20037508.342789244, 3857), margin)
+    inside = and_(location.op("&&")(func.ST_Transform(read, 4326)), *clauses)
     if z >= CLUSTER_BELOW_ZOOM:
         points = select(geometry.label("geom"), *(value.label(name) for name, value in properties.items())).where(inside)
         rows = points.subquery()
@@ -90,12 +94,14 @@ def _tile(session: Session, layer: str, z: int, x: int, y: int, location: Any, c
 def _by_village(session: Session, z: int, x: int, y: int, clauses: list[ColumnElement[bool]]) -> bytes:
     envelope = func.ST_TileEnvelope(z, x, y)
     counted = (select(Submission.area_code, func.count().label("count"),
-                      func.count().filter(Submission.review_state == "pending").label("flagged"))
+                      func.count().filter(Submission.review_state == ReviewState.pending).label("flagged"),
+                      func.ST_Centroid(func.ST_Collect(Submission.location)).label("middle"))
                .where(*clauses).group_by(Submission.area_code).subquery())
-    where_drawn = func.coalesce(Area.centroid, func.ST_PointOnSurface(Area.boundary))
+    # The village's own point; for a code the areas do not place, the middle of its submissions' fixes.
+    where_drawn = func.coalesce(Area.centroid, func.ST_PointOnSurface(Area.boundary), counted.c.middle)
     cells = (select(func.ST_AsMVTGeom(func.ST_Transform(where_drawn, 3857), envelope, EXTENT, BUFFER).label("geom"),
                     counted.c.count, counted.c.flagged)
-             .join(Area, Area.code == counted.c.area_code)
+             .select_from(counted).outerjoin(Area, Area.code == counted.c.area_code)
              .where(where_drawn.op("&&")(func.ST_Transform(envelope, 4326)))).subquery()
     return _encode(session, select(cells).where(cells.c.geom.is_not(None)), "submissions")
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 
 from core.clock import CHINA
 from core.errors import DomainError, InvalidCredentials, LoginThrottled
-from server.errors import STATUS_OF
+from server.errors import status_of
 from server.extensions import db
+from server.models import Action, may
 from server.services import auth, web_sessions
 from server.uow import unit_of_work
 from server.web import i18n
@@ -53,6 +55,14 @@ def tile_url(layer: str) -> str:
 
 
 @blueprint.app_template_global()
+def allowed(action: str) -> bool:
+    """Whether the signed-in reader's role may take this action (server.models.permissions): a page offers only
+    the forms that would be accepted."""
+    principal = g.get("principal")
+    return principal is not None and may(principal.role, Action(action))
+
+
+@blueprint.app_template_global()
 def language() -> str:
     return i18n.current()
 
@@ -60,8 +70,17 @@ def language() -> str:
 @blueprint.errorhandler(DomainError)
 def domain_error(error: DomainError):
     """A page's error as a page: the reader sees what went wrong in words, with a way back."""
-    status = next((STATUS_OF[cls] for cls in type(error).__mro__ if cls in STATUS_OF), 400)
+    status = status_of(error)
     return render_template("error.html", error=error, status=status, principal=g.get("principal")), status
+
+
+@blueprint.errorhandler(CSRFError)
+def form_expired(_error: CSRFError):
+    """A form without its token (expired, or posted from elsewhere): refused, and said so on a page."""
+    error = DomainError(i18n.t("表单已过期或缺少安全令牌，请刷新页面后重试。",
+                               "The form has expired or its security token is missing: reload the page and try again."),
+                        code="csrf_failed")
+    return render_template("error.html", error=error, status=400, principal=None), 400
 
 
 @blueprint.get("/lang/<language>")

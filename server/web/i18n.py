@@ -52,7 +52,7 @@ def switch(language: str, back_to: str | None) -> Response:
 # Names of the states and steps people read on the pages (codes stay in the API and the database).
 NAMES = {
     "pending": ("待审核", "pending"), "approved": ("已通过", "approved"), "rejected": ("已退回", "rejected"),
-    "has_issues": ("有问题", "has issues"), "accepted": ("已接收", "accepted"), "quarantined": ("已隔离", "quarantined"),
+    "has_issues": ("已标记问题", "with issues"), "accepted": ("已接收", "accepted"), "quarantined": ("已隔离", "quarantined"),
     "candidate": ("待核实", "candidate"), "village_reviewed": ("村级已评议", "village reviewed"),
     "township_checked": ("乡镇已审核", "township checked"), "identified": ("已识别", "identified"),
     "assisted": ("帮扶中", "assisted"), "elimination_noticed": ("风险消除公示中", "elimination noticed"),

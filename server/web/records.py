@@ -7,13 +7,14 @@ import re
 import uuid
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from core.errors import InvalidInput
 from schemas.conflicts import ResolutionSchema
+from schemas.households import CaseListArgsSchema, WorklistArgsSchema
 from schemas.monitoring import ACTIONS, CATEGORIES, CHANNELS, STATES, MonitoringMoveSchema
 from server.extensions import db
-from server.models import OPEN_STATES, Action, CaseStep
+from server.models import Action, CaseStep
 from server.paging import WORKLIST
 from server.services import conflicts, elimination, households, monitoring
 from server.uow import unit_of_work
@@ -21,7 +22,6 @@ from server.web import blueprint
 from server.web.guard import page, reader
 from server.web.i18n import t
 
-LIST_LIMIT = WORKLIST
 _MEASURE_FIELDS = ("measure_type", "measure_scope", "measure_date", "amount_yuan", "responsible_person")
 
 
@@ -88,19 +88,24 @@ def resolve_conflict():
 @blueprint.get("/conflicts")
 @page(Action.resolve_conflicts)
 def conflict_list():
-    area_code = request.args.get("area_code") or None
-    rows = conflicts.open_in_scope(db.session, reader(), area_code, LIST_LIMIT)
-    return render_template("conflicts.html", principal=reader(), rows=rows, area_code=area_code, limit=LIST_LIMIT)
+    args = _args(WorklistArgsSchema())
+    rows = conflicts.open_in_scope(db.session, reader(), args["area_code"], WORKLIST)
+    return render_template("conflicts.html", principal=reader(), rows=rows, area_code=args["area_code"],
+                           limit=WORKLIST)
 
 
 @blueprint.get("/cases")
 @page(Action.move_monitoring_case)
 def case_list():
-    state = request.args.get("state") or None
-    if state is not None and state not in STATES:
-        raise InvalidInput(t("未知的监测状态", "Unknown monitoring state") + f": {state}")
-    area_code = request.args.get("area_code") or None
-    states = [state] if state else [s.value for s in OPEN_STATES]
-    rows = monitoring.cases_in_scope(db.session, reader(), states, area_code, LIST_LIMIT)
-    return render_template("cases.html", principal=reader(), rows=rows, state=state, states=STATES,
-                           area_code=area_code, limit=LIST_LIMIT)
+    args = _args(CaseListArgsSchema())
+    rows = monitoring.cases_in_scope(db.session, reader(), args["state"], args["area_code"], WORKLIST)
+    return render_template("cases.html", principal=reader(), rows=rows, state=args["state"], states=STATES,
+                           area_code=args["area_code"], limit=WORKLIST)
+
+
+def _args(schema: Schema) -> dict:
+    """A list page's query string read by the API's schema (empty fields dropped)."""
+    try:
+        return schema.load({name: value for name, value in request.args.items() if value and name in schema.fields})
+    except ValidationError as error:
+        raise InvalidInput(t("筛选条件无效：", "A filter is not valid: ") + ", ".join(error.messages)) from None

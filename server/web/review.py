@@ -8,17 +8,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from marshmallow import EXCLUDE, ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from core.errors import InvalidInput
-from schemas.reviews import DECISIONS, REVIEW_STATES, QueueFilterSchema
+from schemas.reviews import DECISIONS, REVIEW_STATES, BulkReviewSchema, QueueFilterSchema, ReviewCreateSchema
 from server.extensions import db
 from server.models import Action, ReviewDecision, may
 from server.services import review_queue, reviews, submission_view, tiles
+from server.services.reviews import BulkStatus
 from server.uow import unit_of_work
 from server.web import blueprint
 from server.web.guard import page, reader
-from server.web.i18n import t
+from server.web.i18n import name, t
 
 PAGE_SIZE = 50
 FILTERS = tuple(QueueFilterSchema().fields)
@@ -26,14 +27,8 @@ FILTERS = tuple(QueueFilterSchema().fields)
 
 def _filter() -> tuple[review_queue.QueueFilter, dict[str, str]]:
     """The queue's filter from the page's query string (empty fields dropped), and the same as text to carry on."""
-    given = {name: value for name in FILTERS if (value := request.args.get(name, "").strip())}
-    try:
-        loaded = QueueFilterSchema(unknown=EXCLUDE).load(given)
-    except ValidationError as error:
-        raise InvalidInput("筛选条件无效 · A filter is not valid: " + ", ".join(error.messages), details={
-            "fields": [{"field": name, "code": "invalid", "message": str(message)}
-                       for name, message in error.messages.items()]}) from None
-    return review_queue.QueueFilter(**loaded), given
+    given = {field: value for field in FILTERS if (value := request.args.get(field, "").strip())}
+    return review_queue.QueueFilter.of(_form(QueueFilterSchema(unknown=EXCLUDE), given)), given
 
 
 def _map_settings(area_code: str | None) -> dict[str, Any]:
@@ -86,13 +81,13 @@ def submission_page(submission_uuid: uuid.UUID):
 def decide(submission_uuid: uuid.UUID):
     """One decision; then on to the next submission of the same filter, as a reviewer works down the list."""
     _, given = _filter()
-    decision = _decision(request.form.get("decision"))
+    args = _form(ReviewCreateSchema(), {"decision": request.form.get("decision"), "comment": _comment()})
+    following = _form(_Following(), {"following": request.form.get("following") or None})["following"]
     with unit_of_work():
-        reviews.decide(db.session, reader(), submission_uuid, decision, request.form.get("comment") or None)
-    flash(_done(decision, 1))
-    following = request.form.get("following")
+        reviews.decide(db.session, reader(), submission_uuid, ReviewDecision(args["decision"]), args["comment"])
+    flash(_done(args["decision"], 1))
     if following:
-        return redirect(url_for("web.submission_page", submission_uuid=uuid.UUID(following), **given))
+        return redirect(url_for("web.submission_page", submission_uuid=following, **given))
     return redirect(url_for("web.submission_list", **given))
 
 
@@ -100,30 +95,38 @@ def decide(submission_uuid: uuid.UUID):
 @page(Action.review_submissions)
 def decide_many():
     _, given = _filter()
-    decision = _decision(request.form.get("decision"))
-    try:
-        chosen = [uuid.UUID(value) for value in request.form.getlist("submission")]
-    except ValueError:
-        raise InvalidInput("所选提交编号无效 · A chosen submission's id is not valid.") from None
-    if not chosen:
-        raise InvalidInput("请先勾选提交 · Tick the submissions to decide first.")
+    if not request.form.getlist("submission"):
+        raise InvalidInput(t("请先勾选提交", "Tick the submissions to decide first."))
+    args = _form(BulkReviewSchema(), {"decision": request.form.get("decision"), "comment": _comment(),
+                                      "submissions": request.form.getlist("submission")})
     with unit_of_work():
-        outcomes = reviews.decide_many(db.session, reader(), chosen, decision, request.form.get("comment") or None)
-    decided = sum(outcome.status == "decided" for outcome in outcomes)
-    flash(_done(decision, decided))
+        outcomes = reviews.decide_many(db.session, reader(), args["submissions"], ReviewDecision(args["decision"]),
+                                       args["comment"])
+    flash(_done(args["decision"], sum(outcome.status is BulkStatus.decided for outcome in outcomes)))
     for outcome in outcomes:
-        if outcome.status != "decided":
+        if outcome.status is not BulkStatus.decided:
             flash(f"{outcome.uuid}: {outcome.message}", "error")
     return redirect(url_for("web.submission_list", **given))
 
 
-def _decision(value: str | None) -> ReviewDecision:
-    if value not in DECISIONS:
-        raise InvalidInput("请选择审核结论 · Choose approve, reject or has issues.")
-    return ReviewDecision(value)
+class _Following(Schema):
+    following = fields.UUID(allow_none=True, load_default=None)
 
 
-def _done(decision: ReviewDecision, count: int) -> str:
-    zh = {"approved": "已通过", "rejected": "已退回", "has_issues": "已标记问题"}[decision.value]
-    en = {"approved": "approved", "rejected": "rejected", "has_issues": "marked with issues"}[decision.value]
-    return t(f"{zh} {count} 份", f"{count} {en}")
+def _comment() -> str | None:
+    return request.form.get("comment", "").strip() or None
+
+
+def _form(schema: Schema, values: dict[str, Any]) -> dict[str, Any]:
+    """A page's form read by the API's schema, so both doors take the same values (a comment's length, no NUL)."""
+    try:
+        return schema.load(values)
+    except ValidationError as error:
+        fields_wrong = [{"field": name, "code": "invalid", "message": str(message)}
+                        for name, message in error.messages.items()]
+        raise InvalidInput(t("表单有误：", "Some fields are not valid: ") + ", ".join(error.messages),
+                           details={"fields": fields_wrong}) from None
+
+
+def _done(decision: str, count: int) -> str:
+    return t(f"{name(decision)} {count} 份", f"{count} {name(decision)}")

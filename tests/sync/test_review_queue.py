@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from server.models import AuditEntry, Submission
+from core.clock import CHINA
+from server.models import AuditEntry, Role, Submission
+from sync.evidence import NAMESPACE
 from tests.sync.conftest import batch, bearer, item
 from tests.sync.test_pull import pull_all
 
@@ -24,7 +27,8 @@ def phones(people, make_user, sign_in):
     """The enumerator of 漾濞 on phone-1, a second enumerator there, and one of 剑川 (with sup_b)."""
     make_user("enum_a2")
     make_user("enum_b", scope=("532931",))
-    return {**people, "enum_a2": sign_in("enum_a2")["auth"], "enum_b": sign_in("enum_b")["auth"]}
+    make_user("planner_a", Role.planner)
+    return {**people, **{name: sign_in(name)["auth"] for name in ("enum_a2", "enum_b", "planner_a")}}
 
 
 def push(client, headers, *items) -> list[dict]:
@@ -84,7 +88,11 @@ def test_the_queue_lists_newest_first_and_each_filter_narrows_it(client, phones,
         queue[n] for n in ("yang", "no_files", "photo", "no_gps", "plain")]
     assert listed(client, sup, area_code="532922100", review_state="pending", state="accepted") == [
         queue[n] for n in ("yang", "no_files", "photo", "no_gps", "plain")]
+    today = datetime.now(CHINA).date()
     assert listed(client, sup, since="2000-01-01", until="2000-01-02") == []
+    assert listed(client, sup, since=today.isoformat(), until=today.isoformat()) == everything  # China's day
+    assert listed(client, sup, until=(today - timedelta(days=1)).isoformat()) == []
+    assert listed(client, sup, since=(today + timedelta(days=1)).isoformat()) == []
     assert listed(client, sup, conflict="true") == []
     assert decide(client, sup, queue["plain"], "approved").status_code == 201
     assert listed(client, sup, review_state="approved") == [queue["plain"]]
@@ -130,6 +138,7 @@ def test_a_supervisor_of_another_county_sees_and_decides_nothing_of_it(client, d
     assert db_session.get(Submission, uuid.UUID(theirs)).review_state.value == "pending"
     # Neither enumerators nor planners work the queue.
     assert client.get(LIST, headers=phones["enum_a"]).status_code == 403
+    assert client.get(LIST, headers=phones["planner_a"]).status_code == 403
 
 
 def test_bulk_decisions_report_each_submission_and_leave_one_audit_row_per_decision(client, db_session, phones, queue):
@@ -205,7 +214,7 @@ def test_the_counts_of_the_dashboard_follow_the_filter(client, phones, queue):
                                                                   "has_issues": 0}
     assert {"code": "gps_missing", "count": 1} in counts["by_flag"]
     assert [(a["area_code"], a["count"]) for a in counts["by_area"]] == [("532922100", 6)]
-    assert counts["incomplete"] == 5 and counts["open_cases"].get("candidate", 0) >= 1
+    assert counts["incomplete"] == 5 and counts["open_cases"] == {"candidate": 5} and counts["open_conflicts"] == 0
     narrowed = client.get(f"{LIST}/counts", query_string={"enumerator": "enum_a2"}, headers=sup).json
     assert narrowed["total"] == 1
     flagged = client.get(f"{LIST}/counts", query_string={"flag": "gps_missing"}, headers=sup).json
@@ -223,3 +232,23 @@ def test_the_open_cases_and_conflicts_of_the_workbench_are_listed_in_scope(clien
     assert {c["area_code"][:6] for c in client.get("/api/v1/monitoring-cases", headers=other).json["cases"]} == {"532931"}
     assert client.get("/api/v1/conflicts", headers=sup).json == {"conflicts": []}
     assert client.get("/api/v1/monitoring-cases", headers=phones["enum_a"]).status_code == 403
+
+
+def test_conflicting_revisits_are_found_by_the_conflict_filter_listed_and_counted(client, phones, sign_in, queue):
+    """Two phones revisit one household from the same version with different answers: a conflict, which the
+    queue's filter, the list of open conflicts and the dashboard's count all show."""
+    household = str(uuid.uuid5(NAMESPACE, f"household:{queue['plain']}"))
+    revisits = [item(subject={"type": "household", "id": household, "area_code": "532922100"}, base_version=1,
+                     data={**item()["data"], "housing_grade": grade}) for grade in ("A", "D")]
+    devices = (("phone-1", phones["enum_a"]), ("phone-2", sign_in("enum_a", device_id="phone-2")["auth"]))
+    for (device_id, headers), revisit in zip(devices, revisits, strict=True):
+        answer = client.post(PUSH, json={**batch([revisit]), "device_id": device_id}, headers=headers)
+        assert answer.json["results"][0]["status"] == "accepted", answer.json
+    sup = phones["sup_a"]
+    assert set(listed(client, sup, conflict="true")) == {r["uuid"] for r in revisits}
+    assert not {r["uuid"] for r in revisits} & set(listed(client, sup, conflict="false"))
+    assert [(c["entity_id"], c["property"]) for c in client.get("/api/v1/conflicts", headers=sup).json["conflicts"]] \
+        == [(household, "housing_grade")]
+    assert client.get(f"{LIST}/counts", headers=sup).json["open_conflicts"] == 1
+    assert client.get("/api/v1/conflicts", headers=phones["sup_b"]).json["conflicts"] == []
+    assert client.get(f"{LIST}/counts", headers=phones["sup_b"]).json["open_conflicts"] == 0
