@@ -20,8 +20,9 @@ def page(action: Action | None = None) -> Callable[[Callable[..., Any]], Callabl
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = signed_in()
-            if principal is None:
-                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+            if principal is None:  # to sign in, then back to this page
+                back_to = request.full_path.rstrip("?")
+                return redirect(url_for("web.login", next=back_to) if back_to != "/" else url_for("web.login"))
             if action is not None and not may(principal.role, action):
                 raise Forbidden()
             g.principal = principal

@@ -11,7 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from core.errors import InvalidInput
-from schemas.reviews import DECISIONS, REVIEW_STATES, BulkReviewSchema, QueueFilterSchema, ReviewCreateSchema
+from schemas.reviews import REVIEW_STATES, BulkReviewSchema, QueueFilterSchema, ReviewCreateSchema
 from server.extensions import db
 from server.models import Action, ReviewDecision, may
 from server.services import review_queue, reviews, submission_view, tiles
@@ -60,7 +60,7 @@ def submission_list():
                                     PAGE_SIZE)
     cursor = review_queue.cursor_after(more)
     return render_template("submissions.html", principal=reader(), items=items, given=given, cursor=cursor,
-                           states=REVIEW_STATES, decisions=DECISIONS, query=urlencode(given),
+                           states=REVIEW_STATES, query=urlencode(given),
                            map=_map_settings(queue.area_code))
 
 
@@ -72,7 +72,7 @@ def submission_page(submission_uuid: uuid.UUID):
         view = submission_view.submission_view(db.session, reader(), submission_uuid, current_app.extensions["pii"])
     following, _ = review_queue.page(db.session, reader(), queue, (view["received_at"], view["uuid"]), 1)
     return render_template("submission.html", principal=reader(), s=view, given=given, query=urlencode(given),
-                           following=following[0]["uuid"] if following else None, decisions=DECISIONS,
+                           following=following[0]["uuid"] if following else None,
                            map=_map_settings(view["area_code"]))
 
 

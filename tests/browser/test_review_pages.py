@@ -138,6 +138,12 @@ def test_the_filtered_list_and_its_map_show_the_same_submissions_and_point_at_ea
     wait_until(page, f"document.getElementById('map').dataset.drawn === '{count}'")
     assert page.inner_text("#map-caption") == f"地图上 {count} 份提交"
     page.screenshot(path=str(SCREENSHOTS / "list_and_map.png"))
+    # On a tablet held upright the map goes under the list, as wide as the page.
+    page.set_viewport_size({"width": 820, "height": 1180})
+    table, shown = page.locator("#submissions").bounding_box(), page.locator("#map").bounding_box()
+    assert shown["y"] > table["y"] + table["height"] - 1 and shown["width"] > 700
+    page.screenshot(path=str(SCREENSHOTS / "list_on_a_tablet.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     # A row chosen in the list is marked on the map ...
     row = rows.nth(1)

@@ -125,3 +125,21 @@ def test_pages_send_the_headers_of_a_secure_site(committed_app):  # noqa: F811
     assert client.get("/lang/en?next=https://evil.example/").headers["Location"] == "/"
     assert client.get("/lang/en?next=//evil.example/").headers["Location"] == "/"
     assert client.get("/lang/en?next=/submissions").headers["Location"] == "/submissions"
+
+
+def test_signing_in_goes_back_to_the_page_asked_for(committed_app):  # noqa: F811
+    client = committed_app.test_client()
+    asked = client.get("/submissions?review_state=pending")
+    assert asked.status_code == 302 and "/login?next=" in asked.headers["Location"]
+    login = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert 'name="next" value="/submissions?review_state=pending"' in login
+    token = CSRF.search(login).group(1)
+    signed = client.post("/login", data={"username": "sup_a", "password": PASSWORD, "csrf_token": token,
+                                         "next": "/submissions?review_state=pending"})
+    assert signed.headers["Location"] == "/submissions?review_state=pending"
+    elsewhere = client.post("/logout", data={"csrf_token": CSRF.search(client.get("/").get_data(as_text=True)).group(1)})
+    assert elsewhere.status_code == 302
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    signed = client.post("/login", data={"username": "sup_a", "password": PASSWORD, "csrf_token": token,
+                                         "next": "https://evil.example/"})
+    assert signed.headers["Location"] == "/"
