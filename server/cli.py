@@ -59,12 +59,21 @@ def _error(error: DomainError) -> str:
 @areas_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
 @click.option("--layer", default=None, help="Layer name inside a GeoPackage.")
-def import_areas(path: Path, layer: str | None) -> None:
-    """Import areas from GeoJSON, GeoPackage or Shapefile (columns: code, name or name_zh, level)."""
+@click.option("--encoding", default=None,
+              help="Text encoding of a Shapefile or CSV that does not say its own, e.g. GBK.")
+@click.option("--trim-padded", is_flag=True,
+              help="Trim codes padded with zeros to 12 (or 6) digits, as NBS tables write them: 532922100000 -> 532922100.")
+@click.option("--retire-missing", is_flag=True,
+              help="The file is complete: retire the stored areas under its top codes that it no longer has "
+                   "(until areas can be retired, such a file is refused and they are listed).")
+def import_areas(path: Path, layer: str | None, encoding: str | None, trim_padded: bool, retire_missing: bool) -> None:
+    """Import areas from GeoJSON, GeoPackage, Shapefile or an NBS list as CSV (columns: code or 统计用区划代码;
+    name_zh, name or 名称; level, which the code's length gives when there is none)."""
     from server.services import area_import  # GDAL and GEOS, needed here only, not in web workers
 
     try:
-        report = area_import.import_areas(db.session, path, layer=layer, actor=_actor())
+        report = area_import.import_areas(db.session, path, layer=layer, encoding=encoding, trim_padded=trim_padded,
+                                          retire_missing=retire_missing, actor=_actor())
     except AreaImportFailed as error:
         _fail(f"Nothing was imported: {len(error.problems)} problem(s) in {path}", *(f"  {p}" for p in error.problems))
     except DomainError as error:
@@ -210,8 +219,11 @@ def load_demo(seed: int, size: str, if_empty: bool) -> None:
     if if_empty and demo_loader.is_loaded(db.session):
         click.echo("Demo data is already loaded; leaving it as it is.")
         return
-    report = demo_loader.load(db.session, seed=seed, size=demo.SIZES[size], actor=_actor(),
-                              progress=lambda message: click.echo(message, err=True))
+    try:
+        report = demo_loader.load(db.session, seed=seed, size=demo.SIZES[size], actor=_actor(),
+                                  progress=lambda message: click.echo(message, err=True))
+    except DomainError as error:  # real areas are there: the demo is not mixed in among them
+        _fail(_error(error))
     db.session.commit()
     click.echo(report.summary())
 

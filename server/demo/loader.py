@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict
@@ -15,7 +15,7 @@ from server.demo import parameters, profiles, report
 from server.demo.accounts import ACCOUNTS
 from server.demo.areas import AreaRow, generate_areas
 from server.demo.cases import DemoCase
-from server.demo.dali import PREFECTURE, PROVINCE
+from server.demo.dali import PREFECTURE
 from server.demo.households import generate_households
 from server.demo.report import DemoReport
 from server.demo.sizes import DemoSize
@@ -29,6 +29,7 @@ from server.models import (
     MonitoringEvent,
     Person,
     Role,
+    User,
     Village,
 )
 from server.services.users import create_user
@@ -40,6 +41,8 @@ PROGRESS_EVERY = 50_000
 TABLES = (Household, Person, MonitoringCase, MonitoringEvent, AssistanceMeasure)
 # The demo supervisor's county gets a case in every state (profiles.py), so that their lists show each.
 SHOWCASE_COUNTY = next(account.areas[0] for account in ACCOUNTS if account.role is Role.supervisor)
+# Areas named in the refusal to load beside real ones.
+REAL_AREAS_SHOWN = 3
 
 
 def is_loaded(session: Session) -> bool:
@@ -54,11 +57,12 @@ def load(
     and the villages' infrastructure; flushes but never commits.
 
     Raises:
-        Conflict: the prefecture is already there (a previous load, or an import of the real areas).
+        Conflict: the prefecture is already there (a previous load, or an import of the real areas), or the database
+            holds other areas, which can only be real ones.
     """
     if is_loaded(session):
-        raise Conflict(f"Area {PREFECTURE[0]} ({PREFECTURE[1]}) already exists: the demo is loaded or Dali was "
-                       "imported. Use --if-empty to skip, or load into an empty database.")
+        raise Conflict(_prefecture_there(session))
+    _refuse_real_areas(session)
     started = time.monotonic()
     areas = generate_areas(seed, size)
     counts = _insert_areas(session, areas, progress)
@@ -75,14 +79,41 @@ def load(
                       report.count(session))
 
 
+def _prefecture_there(session: Session) -> str:
+    """Why the prefecture is there: a load writes the demo accounts with it, an import of Dali's real areas does not."""
+    usernames = [account.username for account in ACCOUNTS]
+    if session.scalar(select(User.id).where(User.username.in_(usernames)).limit(1)) is not None:
+        return (f"Area {PREFECTURE[0]} ({PREFECTURE[1]}) already exists: the demo is loaded. Use --if-empty to skip, "
+                "or load into an empty database.")
+    return (f"区划 {PREFECTURE[0]}（{PREFECTURE[1]}）已从真实文件导入，演示数据不能装入其中 · Area {PREFECTURE[0]} "
+            f"({PREFECTURE[1]}) already exists without the demo accounts: Dali's real areas were imported, and the "
+            "demo would put made-up households, villages and accounts with published passwords among them. Load the "
+            "demo into an empty database.")
+
+
+def _refuse_real_areas(session: Session) -> None:
+    """Refuses a database that holds areas without the demo's prefecture: the demo always writes its prefecture with
+    its other areas, in one transaction, so these came from elsewhere (`flask areas import`) and are real.
+
+    Raises:
+        Conflict: there are such areas; the demo's made-up households, villages and accounts with published
+            passwords would sit among real ones, in the same lists, maps, scopes and phones.
+    """
+    count = session.scalar(select(func.count()).select_from(Area))
+    if not count:
+        return
+    shown = session.execute(select(Area.code, Area.name_zh).order_by(Area.code).limit(REAL_AREAS_SHOWN)).all()
+    named = ", ".join(f"{code} {name}" for code, name in shown) + (", ..." if count > len(shown) else "")
+    raise Conflict(f"数据库已有 {count} 个真实区划（{named}），演示数据不能装入其中 · The database already holds {count} "
+                   f"areas that are not the demo's ({named}), imported from real files: the demo would put made-up "
+                   "households, villages and accounts with published passwords among them. Load the demo into an "
+                   "empty database.")
+
+
 def _insert_areas(session: Session, areas: list[AreaRow], progress: Callable[[str], None]) -> dict[AreaLevel, int]:
-    # The province may exist already, from an import of other prefectures: keep that one.
-    province_exists = session.scalar(select(Area.code).where(Area.code == PROVINCE[0])) is not None
     counts: dict[AreaLevel, int] = {}
     for level in AreaLevel:
         rows = [area.values() for area in areas if area.level is level]
-        if level is AreaLevel.province and province_exists:
-            rows = []
         _insert(session, Area, rows)
         counts[level] = len(rows)
         progress(f"{level.value}: {len(rows):,} areas")

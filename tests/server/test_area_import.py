@@ -103,7 +103,8 @@ def test_good_geojson_imports_every_level(db_session):
 
     assert report.levels == DALI_LEVELS
     assert (report.created, report.updated) == (7, 0)
-    assert report.summary() == f"Imported 7 areas from good_dali.geojson: {DALI_COUNTS} (created 7, updated 0)."
+    assert report.summary() == (f"Imported 7 areas from good_dali.geojson: {DALI_COUNTS} "
+                                "(created 7, updated 0, unchanged 0).")
     _assert_dali_imported(db_session, file_name="good_dali.geojson")
     assert db_session.get(Area, "532922").name_en == "Yangbi"
     assert db_session.get(Area, "532922").name_zh == "漾濞彝族自治县"
@@ -170,8 +171,8 @@ def test_file_without_crs_and_projected_coordinates_is_refused(db_session, tmp_p
 def test_reimport_updates_rather_than_duplicates(db_session, tmp_path):
     _import(db_session, GOOD)
     again = _import(db_session, GOOD)
-    assert (again.created, again.updated) == (0, 7)
-    assert again.summary().endswith("(created 0, updated 7).")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 7)
+    assert again.summary().endswith("(created 0, updated 0, unchanged 7).")
     assert _counts(db_session) == (7, 2)
 
     document = json.loads(GOOD.read_text(encoding="utf-8"))
@@ -179,7 +180,8 @@ def test_reimport_updates_rather_than_duplicates(db_session, tmp_path):
     jianchuan["properties"]["name_zh"] = "剑川县（新）"
     jianchuan["geometry"] = None
     changed = _write_geojson(tmp_path / "renamed.geojson", document["features"])
-    _import(db_session, changed)
+    report = _import(db_session, changed)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 6)
 
     area = db_session.get(Area, "532931")
     db_session.refresh(area)
@@ -208,7 +210,6 @@ BAD_FILES = [
     ("bad_wrong_crs.geojson", [(0, None, "wrong CRS: EPSG:3857; export the layer in EPSG:4326 (WGS 84)")]),
     ("bad_duplicate_code.geojson", [(4, "5329", "duplicate code: also on row 2")]),
     ("bad_missing_name.geojson", [(2, "5329", "missing name"), (3, "532931", "missing name")]),
-    ("bad_missing_column.geojson", [(0, None, "missing column(s): level")]),
 ]
 
 
@@ -226,6 +227,26 @@ def test_bad_file_reports_every_problem_and_writes_nothing(db_session, file_name
         assert str(problem).startswith("file: " if row == 0 else f"row {row}")
     assert failed.value.code == "area_import_failed"
     assert _counts(db_session) == before
+
+
+def test_missing_code_or_name_column_is_a_file_problem(db_session, tmp_path):
+    path = _write_geojson(tmp_path / "no_name.geojson", [
+        {"type": "Feature", "properties": {"code": "53", "level": "province"}, "geometry": None},
+    ])
+
+    with pytest.raises(AreaImportFailed) as failed:
+        _import(db_session, path)
+
+    assert [(p.row, p.code) for p in failed.value.problems] == [(0, None)]
+    assert failed.value.problems[0].reason.startswith("missing column(s): name_zh or name or 名称")
+
+
+def test_without_a_level_column_the_code_length_gives_the_level(db_session):
+    # bad_missing_column.geojson was refused while the level column was required; an NBS list has none.
+    report = _import(db_session, DATA / "bad_missing_column.geojson")
+
+    assert report.levels[AreaLevel.province] == 1
+    assert db_session.get(Area, "53").level is AreaLevel.province
 
 
 def test_problem_sentence_names_row_code_and_reason(db_session):
@@ -315,7 +336,7 @@ def test_cli_imports_a_good_file(app, db_session):
     result = app.test_cli_runner().invoke(args=["areas", "import", str(GOOD)])
 
     assert result.exit_code == 0, result.output
-    assert f"Imported 7 areas from good_dali.geojson: {DALI_COUNTS} (created 7, updated 0)." in result.output
+    assert f"Imported 7 areas from good_dali.geojson: {DALI_COUNTS} (created 7, updated 0, unchanged 0)." in result.output
     assert _counts(db_session) == (7, 1)
 
 
