@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEntry, MonitoringCase, Submission
+from server.models import AuditEntry, Household, MonitoringCase, Submission
 from sync.evidence import NAMESPACE
 from tests.server.conftest import PASSWORD
 from tests.sync.conftest import batch, bearer, committed_app, item  # noqa: F401 (committed_app: a fixture)
@@ -143,3 +143,31 @@ def test_signing_in_goes_back_to_the_page_asked_for(committed_app):  # noqa: F81
     signed = client.post("/login", data={"username": "sup_a", "password": PASSWORD, "csrf_token": token,
                                          "next": "https://evil.example/"})
     assert signed.headers["Location"] == "/"
+
+
+def test_a_conflict_is_resolved_from_the_household_page_and_only_in_scope(committed_app, visit):  # noqa: F811
+    """Two phones revisit the household from version 1 with different grades: the page lists the conflict and resolves
+    it with the chosen visit's value; the other county's supervisor cannot."""
+    submission_uuid, household_id = visit
+    client = committed_app.test_client()
+    revisits = []
+    for device_id, grade in (("phone-1", "A"), ("phone-2", "D")):
+        revisit = item(subject={"type": "household", "id": str(household_id), "area_code": "532922100"},
+                       base_version=1, data={**item()["data"], "housing_grade": grade})
+        answer = client.post("/api/v1/sync/submissions", json={**batch([revisit]), "device_id": device_id},
+                             headers=bearer(committed_app, "enum_a", device_id))
+        assert answer.json["results"][0]["status"] == "accepted", answer.json
+        revisits.append(revisit["uuid"])
+    own, other = browser(committed_app, "sup_a"), browser(committed_app, "sup_b")
+    assert str(household_id) in own.get("/conflicts").get_data(as_text=True)
+    assert str(household_id) not in other.get("/conflicts").get_data(as_text=True)
+    form = {"entity_type": "household", "entity_id": str(household_id), "property": "housing_grade",
+            "base_version": "1", "choice": revisits[1], "comment": "现场核实为D级"}
+    refused = other.post("/conflicts/resolve", data={**form, "csrf_token": other.csrf})
+    assert refused.status_code == 404
+    page = own.post("/conflicts/resolve", data={**form, "csrf_token": own.csrf}, follow_redirects=True)
+    assert page.status_code == 200 and "冲突已解决" in page.get_data(as_text=True)
+    assert 'id="conflicts"' not in page.get_data(as_text=True)  # none left open on the household's page
+    with committed_app.app_context():
+        properties = db.session.scalar(select(Household.properties).where(Household.id == household_id))
+    assert properties["housing_grade"] == "D"
