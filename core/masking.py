@@ -7,6 +7,8 @@ The entity catalogue (survey_forms/entities) marks which properties are personal
   check a card held in the hand. On their phones they get the properties the forms of their role pre-fill, for
   their own areas, and nothing else (phone numbers and health status only because a form pre-fills them).
 - Planners get no personal value by any path: masked in records, left out of the feed and of exports.
+- Exports (ExportView) carry no personal column unless a reader with the grant asks for it; each such export is
+  audited by the service that makes it. Masked exports are the planners' allow-list: every property not personal.
 - An ID-card number reaches no phone, not even masked: pre-filled into a field whose pattern is 18 characters, a
   masked number could only make the visit invalid, and the phone lines members up by their key instead.
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from core.errors import Forbidden
 from core.pii import ID_CARD_PROPERTIES
 from survey_forms.catalogue import load_catalogue
 
@@ -102,6 +105,32 @@ class RecordView:
 def _masked(value: Any) -> Any:
     # A masked text keeps its place; a date or number masked as text would change the field's type, so it goes.
     return MASK if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class ExportView:
+    """Which columns one export carries.
+
+    A masked export leaves personal columns out rather than filling them with `***`: a GIS layer or a sheet with a
+    column of masks only invites a join on something else. `unmasked` is refused below the grant.
+    """
+
+    role: str
+    unmasked: bool = False
+
+    def __post_init__(self) -> None:
+        if self.unmasked and self.role not in GRANTED:
+            raise Forbidden("Only a supervisor or an administrator may export personal data unmasked. "
+                            "只有督导员或管理员可以导出未脱敏的个人信息。",
+                            code="personal_data_not_granted")
+
+    def carries(self, entity: str, name: str) -> bool:
+        return self.unmasked or not is_personal(entity, name)
+
+    @property
+    def carries_text(self) -> bool:
+        """Free text people wrote about a household (as RecordView.text): only unmasked."""
+        return self.unmasked
 
 
 @dataclass(frozen=True)

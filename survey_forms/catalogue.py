@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ENTITIES_DIR = Path(__file__).with_name("entities")
@@ -29,6 +30,7 @@ class Property:
     name: str
     type: str
     personal: bool
+    label: Mapping[str, str] = field(default_factory=dict, compare=False)  # {"zh": ..., "en": ...}
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class Catalogue:
 
     def get(self, target: str) -> Property | None:
         return self.properties.get(target)
+
+    def of(self, entity: str) -> list[Property]:
+        """An entity's properties in the catalogue's order."""
+        return [p for p in self.properties.values() if p.entity == entity]
 
     def personal(self, entity: str) -> set[str]:
         return {p.name for p in self.properties.values() if p.entity == entity and p.personal}
@@ -48,7 +54,8 @@ def load_catalogue(directory: Path = ENTITIES_DIR) -> Catalogue:
         document = json.loads(path.read_text(encoding="utf-8"))
         entity = document["entity"]
         for name, spec in document["properties"].items():
-            properties[f"{entity}.{name}"] = Property(entity, name, spec["type"], bool(spec.get("personal")))
+            properties[f"{entity}.{name}"] = Property(entity, name, spec["type"], bool(spec.get("personal")),
+                                                          spec.get("label", {}))
     return Catalogue(properties)
 
 

@@ -1,0 +1,274 @@
+"""Layers written to a file: GeoPackage, GeoJSON, Shapefile and KML by GDAL, CSV and XLSX by the standard library and
+openpyxl, each streamed a batch at a time from a server-side cursor so memory does not grow with the rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import shapely
+from openpyxl import Workbook
+from pyogrio.raw import write_arrow
+from sqlalchemy.orm import Session
+
+from core.clock import CHINA
+from core.errors import InvalidInput
+from server.services.exports.layers import Kind, Layer, Shape
+
+BATCH_ROWS = 20_000
+XLSX_MAX_ROWS = 1_048_575  # a sheet's rows below its header; more go on to a continued sheet
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # ASVS 1.2.10: a cell that a spreadsheet would run as a formula
+
+Progress = Callable[[int], None]
+
+
+class Format(StrEnum):
+    gpkg = "gpkg"
+    geojson = "geojson"
+    csv = "csv"
+    shp = "shp"
+    kml = "kml"
+    xlsx = "xlsx"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a file holds: its name as the reader downloads it, its media type, and the rows of each layer."""
+
+    filename: str
+    media_type: str
+    rows: dict[str, int]
+
+
+MEDIA_TYPES = {
+    Format.gpkg: "application/geopackage+sqlite3",
+    Format.geojson: "application/geo+json",
+    Format.csv: "text/csv; charset=utf-8",
+    Format.kml: "application/vnd.google-earth.kml+xml",
+    Format.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+ZIP = "application/zip"
+
+_ARROW = {Kind.text: pa.string(), Kind.integer: pa.int64(), Kind.decimal: pa.float64(), Kind.date: pa.date32(),
+          Kind.boolean: pa.bool_(), Kind.datetime: pa.timestamp("ms", tz="UTC")}
+_GDAL = {Format.gpkg: "GPKG", Format.geojson: "GeoJSON", Format.shp: "ESRI Shapefile", Format.kml: "KML"}
+_EXTENSIONS = {Format.geojson: "geojson", Format.shp: "shp"}
+_GDAL_LAYER_OPTIONS: dict[Format, dict[str, str]] = {
+    Format.geojson: {"RFC7946": "YES", "WRITE_NAME": "NO"},
+    Format.shp: {"ENCODING": "UTF-8"},  # and so a .cpg that says so
+}
+
+
+def batches(session: Session, layer: Layer, opened: Callable[[Any], Any] | None = None) -> Iterator[list[Sequence[Any]]]:
+    """The layer's rows in its order, BATCH_ROWS at a time, from a server-side cursor. `opened` turns sealed values
+    of the columns marked sealed into clear text (an unmasked export only)."""
+    sealed = [i + (layer.shape is not None) for i, c in enumerate(layer.columns) if c.sealed] if opened else []
+    result = (session.connection().execution_options(stream_results=True, yield_per=BATCH_ROWS)
+              .execute(layer.query.order_by(*layer.order)))
+    for part in result.partitions():
+        if not sealed:
+            yield part
+            continue
+        rows = [list(row) for row in part]
+        for row in rows:
+            for i in sealed:
+                row[i] = opened(row[i])  # type: ignore[misc]
+        yield rows
+
+
+def write(session: Session, layers: Sequence[Layer], fmt: Format, directory: Path, stem: str,
+          progress: Progress | None = None, opened: Callable[[Any], Any] | None = None) -> tuple[Path, Written]:
+    """Writes the layers into one file in `directory` (a zip where the format holds one layer per file), and returns
+    its path and what it holds."""
+    if fmt is Format.kml and not any(layer.shape for layer in layers):
+        raise InvalidInput("KML holds places: this export has no layer with a geometry. Choose CSV or XLSX. "
+                           "KML 只能保存有位置的图层，此导出没有带几何的图层，请选择 CSV 或 XLSX。",
+                           code="format_not_possible")
+    counted = _Counter(progress)
+    with tempfile.TemporaryDirectory(dir=directory) as work:
+        files = _WRITERS[fmt](session, layers, Path(work), counted, opened)
+        if len(files) == 1 and fmt is not Format.shp:
+            target, media_type = directory / f"{stem}.{fmt.value}", MEDIA_TYPES[fmt]
+            shutil.move(files[0], target)
+        else:  # a Shapefile is several files; GeoJSON and CSV hold one layer each
+            target, media_type = directory / f"{stem}.{fmt.value}.zip", ZIP
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in files:
+                    archive.write(path, path.name)
+    return target, Written(target.name, media_type, counted.rows)
+
+
+class _Counter:
+    def __init__(self, progress: Progress | None):
+        self.progress = progress
+        self.rows: dict[str, int] = {}
+
+    def __call__(self, layer: Layer, rows: int) -> None:
+        self.rows[layer.name] = self.rows.get(layer.name, 0) + rows
+        if self.progress:
+            self.progress(rows)
+
+
+# GDAL formats
+
+
+def _schema(layer: Layer, names: Sequence[str]) -> pa.Schema:
+    fields = [pa.field("geometry", pa.binary())] if layer.shape else []
+    return pa.schema(fields + [pa.field(name, _ARROW[c.kind]) for name, c in zip(names, layer.columns, strict=True)])
+
+
+def _record_batches(session: Session, layer: Layer, schema: pa.Schema, counted: _Counter,
+                    opened: Callable[[Any], Any] | None) -> Iterator[pa.RecordBatch]:
+    for rows in batches(session, layer, opened):
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+        arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)]
+        yield pa.record_batch(arrays, schema=schema)
+        counted(layer, len(rows))
+
+
+def _gdal(fmt: Format) -> Callable[..., list[Path]]:
+    def writer(session: Session, layers: Sequence[Layer], work: Path, counted: _Counter,
+               opened: Callable[[Any], Any] | None) -> list[Path]:
+        shared = work / f"layer.{fmt.value}"  # GeoPackage and KML hold every layer in one file
+        files: list[Path] = []
+        for layer in layers:
+            if fmt is Format.kml and layer.shape is None:
+                continue  # a table without places: in the CSV and XLSX exports, not in KML
+            names = _short_names(layer) if fmt is Format.shp else layer.names
+            schema = _schema(layer, names)
+            path = shared if fmt in (Format.gpkg, Format.kml) else work / f"{layer.name}.{_EXTENSIONS[fmt]}"
+            reader = pa.RecordBatchReader.from_batches(schema, _record_batches(session, layer, schema, counted, opened))
+            write_arrow(reader, str(path), layer=layer.name, driver=_GDAL[fmt],
+                        geometry_name="geometry" if layer.shape else None,
+                        geometry_type=layer.shape.value if layer.shape else None,
+                        crs="EPSG:4326" if layer.shape else None, append=path.exists(),
+                        layer_options=_GDAL_LAYER_OPTIONS.get(fmt))
+            if fmt is Format.shp:
+                files += sorted(work.glob(f"{layer.name}.*"))
+                files.append(_name_table(work, layer, names))
+            elif path not in files:
+                files.append(path)
+        return files
+    return writer
+
+
+def _short_names(layer: Layer) -> list[str]:
+    """Field names DBF can hold (10 characters), unique within the layer; `<layer>_fields.csv` keeps the long ones."""
+    names: list[str] = []
+    for column in layer.columns:
+        short = column.name[:10]
+        n = 1
+        while short in names:
+            short = f"{column.name[:7]}_{n:02d}"
+            n += 1
+        names.append(short)
+    return names
+
+
+def _name_table(work: Path, layer: Layer, names: Sequence[str]) -> Path:
+    path = work / f"{layer.name}_fields.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        table = csv.writer(out)
+        table.writerow(["field", "name", "label_zh", "label_en"])
+        for short, column in zip(names, layer.columns, strict=True):
+            table.writerow([short, column.name, column.label.get("zh", ""), column.label.get("en", "")])
+    return path
+
+
+# Tables: CSV and XLSX, with the place as lon/lat (a point) or WKT (a boundary)
+
+
+def escaped(value: Any) -> Any:
+    """A text cell a spreadsheet would take as a formula, made plain text with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _place_headers(layer: Layer) -> list[str]:
+    if layer.shape is Shape.point:
+        return ["lon", "lat"]
+    return ["wkt"] if layer.shape else []
+
+
+def _table_rows(session: Session, layer: Layer, counted: _Counter,
+                opened: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
+    for rows in batches(session, layer, opened):
+        if layer.shape:
+            shapes = shapely.from_wkb([row[0] for row in rows])
+            if layer.shape is Shape.point:
+                places = zip(shapely.get_x(shapes).tolist(), shapely.get_y(shapes).tolist(), strict=True)
+                places = [[None, None] if shape is None else [round(x, 7), round(y, 7)]
+                          for shape, (x, y) in zip(shapes, places, strict=True)]
+            else:
+                places = [[None if shape is None else shapely.to_wkt(shape, rounding_precision=7)] for shape in shapes]
+            values: Iterator[list[Any]] = (place + [escaped(v) for v in row[1:]]
+                                           for place, row in zip(places, rows, strict=True))
+        else:
+            values = ([escaped(v) for v in row] for row in rows)
+        yield from values
+        counted(layer, len(rows))
+
+
+def _csv(session: Session, layers: Sequence[Layer], work: Path, counted: _Counter,
+         opened: Callable[[Any], Any] | None) -> list[Path]:
+    files = []
+    for layer in layers:
+        path = work / f"{layer.name}.csv"
+        # UTF-8 with a byte-order mark: Excel then shows Chinese instead of guessing the system's code page.
+        with path.open("w", encoding="utf-8-sig", newline="") as out:
+            table = csv.writer(out)
+            table.writerow(_place_headers(layer) + layer.names)
+            for row in _table_rows(session, layer, counted, opened):
+                table.writerow(row)
+        files.append(path)
+    return files
+
+
+def _xlsx(session: Session, layers: Sequence[Layer], work: Path, counted: _Counter,
+          opened: Callable[[Any], Any] | None) -> list[Path]:
+    book = Workbook(write_only=True)  # rows go to a temporary file as they are appended, not into memory
+    about = book.create_sheet("字段说明 Columns")
+    about.append(["sheet", "column", "名称", "label"])
+    for layer in layers:
+        headers = _place_headers(layer) + layer.names
+        sheet, rows_in_sheet, part = None, XLSX_MAX_ROWS, 0
+        for row in _table_rows(session, layer, counted, opened):
+            if rows_in_sheet >= XLSX_MAX_ROWS:
+                part += 1
+                sheet = book.create_sheet(layer.name if part == 1 else f"{layer.name} ({part})"[:31])
+                sheet.freeze_panes = "A2"
+                sheet.append(headers)
+                rows_in_sheet = 0
+            sheet.append([_cell(v) for v in row])  # type: ignore[union-attr]
+            rows_in_sheet += 1
+        if sheet is None:
+            book.create_sheet(layer.name[:31]).append(headers)
+        for column in layer.columns:
+            about.append([layer.name, column.name, column.label.get("zh", ""), column.label.get("en", "")])
+    path = work / "layer.xlsx"
+    book.save(path)
+    return [path]
+
+
+def _cell(value: Any) -> Any:
+    # Excel keeps no time zone: a time is written as China time, the time the county works in.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(CHINA).replace(tzinfo=None)
+    return value
+
+
+_WRITERS: dict[Format, Callable[..., list[Path]]] = {
+    Format.gpkg: _gdal(Format.gpkg), Format.geojson: _gdal(Format.geojson), Format.shp: _gdal(Format.shp),
+    Format.kml: _gdal(Format.kml), Format.csv: _csv, Format.xlsx: _xlsx,
+}
