@@ -43,7 +43,7 @@ run:
 
 ## make test: the same set-up, then lint, the layering contract and the whole suite on a real PostGIS
 test:
-	scripts/devdb.sh packages chromium fonts-noto-cjk nginx npm
+	scripts/devdb.sh packages chromium fonts-noto-cjk gdal-bin nginx npm python3-gdal
 	$(MAKE) --no-print-directory $(VENV)/.dev node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh $(PYTEST_ARGS)
 

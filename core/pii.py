@@ -167,6 +167,17 @@ class Protector:
             return value
         return self._open_comparable(value)[1]
 
+    def open_stored(self, value: Any, context: bytes | None = None) -> Any:
+        """Any stored value in clear: a randomised seal with the context it is bound to (a submission's uuid), a
+        deterministic one by itself, anything else as it is.
+
+        Raises:
+            UnreadableSeal: no configured key opens it.
+        """
+        if context is not None and isinstance(value, str) and value.startswith(SEALED):
+            return self.open(value, context)
+        return self.open_value(value)
+
     def reseal_value(self, value: Any) -> Any:
         """A deterministic seal made again with the current key (the same text when it already is); any other value
         as it is.

@@ -13,6 +13,7 @@ from server import cli, config, middleware
 from server.api import docs, register_api
 from server.bodies import GzipRequests, StrictJSONProvider
 from server.extensions import api, csrf, db, migrate
+from server.services.exports import jobs
 from server.web import blueprint as web_blueprint
 from server.web import vendor
 from sync.blobs import FileBlobStore
@@ -28,6 +29,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = GzipRequests(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     attachment_dir = app.config["ATTACHMENT_DIR"] or str(Path(app.instance_path) / "attachments")
     app.extensions["blob_store"] = FileBlobStore(Path(attachment_dir))
+    export_dir = Path(app.config["EXPORT_DIR"] or Path(app.instance_path) / "exports")
+    app.extensions["export_worker"] = jobs.Worker(app, export_dir)
     app.extensions["pii"] = Protector.from_base64(app.config["PII_KEY"], app.config["PII_OLD_KEYS"])
     app.extensions["check_limits"] = Limits(app.config["GPS_VILLAGE_DISTANCE_M"], app.config["GPS_MOVED_DISTANCE_M"],
                                             app.config["GPS_MAX_ACCURACY_M"])

@@ -1,5 +1,5 @@
 """The flask CLI: areas, forms, users, assignments, entities rebuild, PII key rotation, demo data, yearly monitoring
-parameters, backup and restore."""
+parameters, exports, backup and restore."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
@@ -22,9 +22,13 @@ from server import config, demo
 from server.extensions import db
 from server.models import AuditOutcome, Role, User
 from server.services import assignments, audit, forms, parameters, pull, users
-from server.services.auth import Principal, principal_of
+from server.services.auth import Principal, normalize_username, principal_of
 from server.services.backup import make, restore
 from server.services.backup.sealed import BackupError
+from server.services.exports import requests as export_requests
+from server.services.exports.datasets import ReviewFilter
+from server.services.exports.files import Format
+from server.services.exports.layers import Shape
 from server.services.push import COMPILED_FORMS
 from survey_forms import loader
 from sync import reconcile, rekey
@@ -38,6 +42,7 @@ pii_cli = AppGroup("pii", help="Personal data sealed at rest (PII_KEY, PII_OLD_K
 demo_cli = AppGroup("demo", help="Demonstration data.")
 feed_cli = AppGroup("feed", help="The pull feed devices read (protocol.md).")
 parameters_cli = AppGroup("parameters", help="Yearly monitoring thresholds of the province, prefectures and counties.")
+exports_cli = AppGroup("exports", help="Files for planners: households, villages, cases, indicators, submissions.")
 
 
 def _actor() -> str:
@@ -65,7 +70,7 @@ def _error(error: DomainError) -> str:
               help="Trim codes padded with zeros to 12 (or 6) digits, as NBS tables write them: 532922100000 -> 532922100.")
 @click.option("--retire-missing", is_flag=True,
               help="The file is complete: retire the stored areas under its top codes that it no longer has "
-                   "(until areas can be retired, such a file is refused and they are listed).")
+                   "(kept with their households and history, no longer offered for new ones).")
 def import_areas(path: Path, layer: str | None, encoding: str | None, trim_padded: bool, retire_missing: bool) -> None:
     """Import areas from GeoJSON, GeoPackage, Shapefile or an NBS list as CSV (columns: code or 统计用区划代码;
     name_zh, name or 名称; level, which the code's length gives when there is none)."""
@@ -339,9 +344,47 @@ def restore_command(archive: Path) -> None:
     click.echo(report.summary())
 
 
+@exports_cli.command("make")
+@click.argument("dataset", type=click.Choice(export_requests.DATASET_NAMES))
+@click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="gpkg", show_default=True)
+@click.option("--as", "username", required=True,
+              help="The user the export is made as: their areas and role decide what it holds.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The folder the file is written to.")
+@click.option("--area", "area_code", help="This area code and below.")
+@click.option("--review", type=click.Choice([r.value for r in ReviewFilter]), default="approved", show_default=True)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="The state at the end of this day.")
+@click.option("--form", "form_id", help="For `submissions`: the form.")
+@click.option("--shape", type=click.Choice([s.value for s in Shape]), default="Point", show_default=True,
+              help="For `villages`: points or boundaries.")
+@click.option("--unmasked", is_flag=True, help="Personal columns included (supervisor or admin only; audited).")
+def make_export(dataset: str, fmt: str, username: str, out_dir: Path, area_code: str | None, review: str,
+                as_of: Any, form_id: str | None, shape: str, unmasked: bool) -> None:
+    """Write one export to a file, with a progress bar; prints the file and the rows of each layer."""
+    user = db.session.scalar(select(User).where(User.username == normalize_username(username)))
+    if user is None or user.disabled_at is not None:
+        _fail(f"No active user {username!r}.")
+    request = export_requests.ExportRequest.of({"dataset": dataset, "format": fmt, "area_code": area_code, "review": review,
+                                "as_of": as_of.date() if as_of else None, "form_id": form_id, "shape": shape,
+                                "unmasked": unmasked})
+    viewer = principal_of(user)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        layers = export_requests.layers_for(db.session, viewer, request)
+        total = export_requests.count_rows(db.session, layers)
+        with click.progressbar(length=total, label=f"{dataset} → {fmt}", file=sys.stderr, show_pos=True,
+                               show_percent=True, show_eta=True) as bar:
+            path, written = export_requests.make(db.session, viewer, request, out_dir, current_app.extensions["pii"], bar.update,
+                                 layers=layers)
+    except DomainError as error:
+        _fail(_error(error))
+    db.session.commit()  # the audit row
+    click.echo(f"{path}  " + ", ".join(f"{layer}: {rows}" for layer, rows in written.rows.items()))
+
+
 def register(app: Flask) -> None:
     for group in (areas_cli, forms_cli, users_cli, assignments_cli, entities_cli, pii_cli, demo_cli, feed_cli,
-                  parameters_cli):
+                  parameters_cli, exports_cli):
         app.cli.add_command(group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

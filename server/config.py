@@ -52,6 +52,12 @@ DEFAULTS: dict[str, Any] = {
     # Behind a trusted proxy: a request that waited longer than this for a worker is answered 503 + Retry-After.
     "QUEUE_TIMEOUT_MS": 5_000,
     "ATTACHMENT_DIR": "",  # where attachment files are kept; empty: the app's instance folder
+    # Where export files are made and kept until downloaded; empty: the app's instance folder. Every app process of
+    # one server must see the same folder (a job made by one process is downloaded through any).
+    "EXPORT_DIR": "",
+    "EXPORT_KEEP_HOURS": 24,  # how long a finished export's file stays to be downloaded (and resumed)
+    # Rows above which GET /exports/{dataset} answers export_too_large and the reader asks a job instead.
+    "EXPORT_DIRECT_MAX_ROWS": 50_000,
     "GPS_VILLAGE_DISTANCE_M": 2000,  # a visit this far outside its village's boundary is flagged
     "GPS_MOVED_DISTANCE_M": 200,  # a household this far from its known position is flagged
     "GPS_MAX_ACCURACY_M": 50,  # a fix less precise than this is flagged
@@ -91,6 +97,8 @@ _INTEGERS = {
     "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
     "TRUSTED_PROXIES",
     "QUEUE_TIMEOUT_MS",
+    "EXPORT_KEEP_HOURS",
+    "EXPORT_DIRECT_MAX_ROWS",
 }
 
 

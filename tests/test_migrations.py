@@ -14,7 +14,7 @@ OUR_TABLES = {
     "submission", "submission_conflict", "attachment",
     "assignment", "submission_review", "sync_change", "entity_version", "entity_conflict", "village", "flag",
     "monitoring_case", "monitoring_event", "conflict_resolution", "assistance_measure", "web_session", "sync_feed",
-    "yearly_parameter",
+    "yearly_parameter", "export_job",
 }
 
 

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from server.api import areas, assignments, attachments, auth, forms, health, households, parameters, reviews, sync, tiles
+from server.api import (
+    areas,
+    assignments,
+    attachments,
+    auth,
+    exports,
+    features,
+    forms,
+    health,
+    households,
+    parameters,
+    reviews,
+    sync,
+    tiles,
+)
 from server.errors import Api
 from server.extensions import csrf
 
 BLUEPRINTS = [health.blp, auth.blp, areas.blp, forms.blp, sync.blp, attachments.blp, assignments.blp, reviews.blp,
-              households.blp, parameters.blp, tiles.blp]
+              households.blp, parameters.blp, tiles.blp, exports.blp, features.blp]
 
 
 def register_api(api: Api) -> None:

@@ -6,6 +6,7 @@ from server.models.attachments import Attachment
 from server.models.audit import AuditEntry, AuditOutcome
 from server.models.base import Base
 from server.models.changes import SyncChange, Xid8
+from server.models.exports import ExportJob, ExportState
 from server.models.flags import Flag
 from server.models.forms import FormVersion
 from server.models.history import ConflictResolution, EntityConflict, EntityVersion
@@ -47,6 +48,8 @@ __all__ = [
     "DeviceToken",
     "EntityConflict",
     "EntityVersion",
+    "ExportJob",
+    "ExportState",
     "Flag",
     "FormVersion",
     "Household",

@@ -16,6 +16,7 @@ class Action(StrEnum):
     assign_work = "assign_work"
     be_assigned = "be_assigned"
     set_parameters = "set_parameters"  # the yearly monitoring lines
+    export_data = "export_data"  # layers out of the server: export files and the OGC API – Features endpoint
 
 
 _FIELD = frozenset({Role.enumerator, Role.supervisor, Role.admin})
@@ -31,6 +32,8 @@ MAY: dict[Action, frozenset[Role]] = {
     Action.assign_work: _SUPERVISING,
     Action.be_assigned: frozenset({Role.enumerator, Role.supervisor}),
     Action.set_parameters: frozenset({Role.admin}),
+    # Planners are who exports are for (design.md); enumerators take data to the field on their phones, not out.
+    Action.export_data: frozenset({Role.planner, Role.supervisor, Role.admin}),
 }
 
 

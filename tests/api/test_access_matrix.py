@@ -35,11 +35,14 @@ from server.models import (
     AuditEntry,
     AuditOutcome,
     EntityVersion,
+    ExportJob,
+    ExportState,
     Household,
     MonitoringCase,
     Person,
     Role,
     Submission,
+    User,
 )
 from tests.api.access_world import (
     CALLERS,
@@ -95,7 +98,29 @@ PARAMETERS: dict[str, Fixture] = {
     "z": Fixture(lambda w, role, side: TILE[0], area_bound=False),
     "x": Fixture(lambda w, role, side: TILE[1], area_bound=False),
     "y": Fixture(lambda w, role, side: TILE[2], area_bound=False),
+    # The OGC API's layers belong to no area; a feature is a natural village of the side. Natural villages are areas,
+    # there in the default (approved) view whatever the review of their visits, which the matrix's own decisions change.
+    "collection_id": Fixture(lambda w, role, side: "natural_villages", area_bound=False),
+    "feature_id": Fixture(lambda w, role, side: w.counties[side].villages[role].id),
+    # An export names a dataset and a format, no object; its area filter is the side's county (sent on the other side).
+    "dataset": Fixture(lambda w, role, side: "households", area_bound=False),
+    "format": Fixture(lambda w, role, side: "csv", area_bound=False),
+    # An export job is its asker's: the caller's own, or one of the other county's supervisor.
+    "job_id": Fixture(lambda w, role, side: _export_job(w, CALLERS[role] if side == OWN else w.counties[OTHER].supervisor)),
 }
+
+
+def _export_job(w: World, username: str) -> str:
+    """A finished-with-failure export job of the user (made once): readable by its asker, downloadable by no one."""
+    with w.app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        job = db.session.scalar(select(ExportJob).where(ExportJob.user_id == user_id))
+        if job is None:
+            job = ExportJob(user_id=user_id, state=ExportState.failed, request={"dataset": "households", "format": "csv"},
+                            error={"code": "export_failed", "message": "access matrix"})
+            db.session.add(job)
+            db.session.commit()
+        return str(job.id)
 
 # A parameter of one operation that takes another object than its name does elsewhere.
 OVERRIDES: dict[tuple[str, str], Fixture] = {
@@ -153,6 +178,9 @@ EXAMPLES: dict[str, Example] = {
     "POST /api/v1/villages/{area_code}/resolutions": Example(_resolution("villages")),
     "PUT /api/v1/parameters/{year}/{area_code}": Example(lambda w, role, side: {
         "monitoring_line": 6000, "dibao_standard": 4620, "watch_line": 10000, "source": "access matrix"}),
+    "POST /api/v1/export-jobs": Example(lambda w, role, side: {
+        "dataset": "households", "format": "csv", "review": "any", "area_code": w.counties[side].code},
+        names_object=True),
 }
 
 
@@ -322,14 +350,25 @@ def _pages(answer, client: FlaskClient, operation: Operation, request: Request) 
     # Not JSON: a file or a map tile, whose text (a tile's ids are UTF-8 strings in it) is searched as it is.
     yield page if page is not None else answer.get_data().decode("utf-8", "replace")
     for _ in range(1000):
-        if operation.method != "get" or not isinstance(page, dict) or not page.get("has_more") or not page.get("cursor"):
+        following = _next_page(page, client, operation, request)
+        if following is None:
             return
-        following = client.get(request.path, query_string={**request.query, "cursor": page["cursor"]},
-                               headers=request.headers)
         assert following.status_code == 200, following.get_json(silent=True)
         page = following.get_json()
         yield page
     raise AssertionError(f"{operation.label} gave more than 1000 pages")
+
+
+def _next_page(page: Any, client: FlaskClient, operation: Operation, request: Request):
+    """The page after this one: by the cursor of the API's lists, or by the `next` link of an OGC API page."""
+    if operation.method != "get" or not isinstance(page, dict):
+        return None
+    links = [link["href"] for link in page.get("links", []) if isinstance(link, dict) and link.get("rel") == "next"]
+    if links:
+        return client.get(links[0].removeprefix("http://localhost"), headers=request.headers)
+    if page.get("has_more") and page.get("cursor"):
+        return client.get(request.path, query_string={**request.query, "cursor": page["cursor"]}, headers=request.headers)
+    return None
 
 
 def _other_county_text(world: World, answer: Any, sent: str) -> Iterator[str]:
@@ -393,7 +432,9 @@ def test_the_matrix_sees_a_caller_whose_scope_covers_both_counties(world):
             "GET /api/v1/households/{household_id}", "GET /api/v1/villages/{area_code}",
             "POST /api/v1/submissions/{submission_uuid}/reviews", "POST /api/v1/assignments",
             "GET /api/v1/submissions", "GET /api/v1/submissions/{submission_uuid}", "POST /api/v1/reviews",
-            "GET /api/v1/tiles/submissions/{z}/{x}/{y}.mvt", "GET /api/v1/tiles/households/{z}/{x}/{y}.mvt"} <= seen, seen
+            "GET /api/v1/tiles/submissions/{z}/{x}/{y}.mvt", "GET /api/v1/tiles/households/{z}/{x}/{y}.mvt",
+            "GET /api/v1/features/collections/{collection_id}/items",
+            "GET /api/v1/features/collections/{collection_id}/items/{feature_id}"} <= seen, seen
 
 
 def test_an_operation_the_matrix_cannot_fill_fails_the_plan():

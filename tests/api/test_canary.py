@@ -68,7 +68,11 @@ def canary(committed_app: Flask) -> dict[str, str]:  # noqa: F811 (pytest inject
     assert NAME in shown and PHONE in shown and ID_NUMBER in shown, "the canary visit did not record its values"
     return {"household_id": household_id, "submission_uuid": sent["uuid"], "area_code": AREA, "code": AREA,
             "parent_code": AREA[:6], "form_id": household_form.form_id, "version": str(household_form.version),
-            "name": "house_front.jpg", "z": "16", "x": "50963", "y": "27930"}  # the tile of the visit's fix
+            "name": "house_front.jpg", "z": "16", "x": "50963", "y": "27930",  # the tile of the visit's fix
+            # Exports and the OGC API: the households in their current state (the canary's visit is not reviewed);
+            # tests/server/test_exports.py reads every dataset in every format.
+            "dataset": "households", "format": "csv", "review": "any", "job_id": str(uuid.uuid4()),
+            "collection_id": "households", "feature_id": household_id}
 
 
 def _text(answer) -> str:

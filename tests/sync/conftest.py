@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import uuid
+from pathlib import Path
 from typing import Any
 
 import flask_migrate
 import pytest
+from flask import Flask
 
 from schemas.form_definition import form_definition_schema
 from server.app import create_app
@@ -36,15 +38,14 @@ def household_form(db_session):
     return next(d for d in definitions if d.form_id == "household_visit")
 
 
-@pytest.fixture
-def committed_app(empty_database, tmp_path):
+def app_on(database, files: Path) -> Flask:
     """The app on a database of its own, where every request really commits (no outer transaction).
 
     It holds the test areas, the small form, and one user per role and county: enum_a, sup_a (漾濞 532922),
-    enum_b, sup_b (剑川 532931), and admin (Yunnan).
+    enum_b, sup_b (剑川 532931), and admin (Yunnan). Attachments and exports go under `files`.
     """
-    app = create_app({**empty_database.overrides(), "TESTING": True, "SECRET_KEY": "x", "DB_POOL_SIZE": 6,
-                      "ATTACHMENT_DIR": str(tmp_path)})
+    app = create_app({**database.overrides(), "TESTING": True, "SECRET_KEY": "x", "DB_POOL_SIZE": 6,
+                      "ATTACHMENT_DIR": str(files / "attachments"), "EXPORT_DIR": str(files / "exports")})
     with app.app_context():
         flask_migrate.upgrade()
         db.session.add_all([Area(code=c, level=lv, parent_code=p, name_zh=n) for c, lv, p, n in AREAS])
@@ -54,6 +55,13 @@ def committed_app(empty_database, tmp_path):
             users.create_user(db.session, username, role, [scope], PASSWORD, actor="test")
         forms.publish(db.session, [small_form()], actor="test")
         db.session.commit()
+    return app
+
+
+@pytest.fixture
+def committed_app(empty_database, tmp_path):
+    """app_on a database of the test's own."""
+    app = app_on(empty_database, tmp_path)
     yield app
     with app.app_context():
         db.engine.dispose()

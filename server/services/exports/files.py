@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import shutil
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from typing import Any
 import pyarrow as pa
 import shapely
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from pyogrio.raw import write_arrow
 from sqlalchemy.orm import Session
 
@@ -63,31 +67,41 @@ _ARROW = {Kind.text: pa.string(), Kind.integer: pa.int64(), Kind.decimal: pa.flo
           Kind.boolean: pa.bool_(), Kind.datetime: pa.timestamp("ms", tz="UTC")}
 _GDAL = {Format.gpkg: "GPKG", Format.geojson: "GeoJSON", Format.shp: "ESRI Shapefile", Format.kml: "KML"}
 _EXTENSIONS = {Format.geojson: "geojson", Format.shp: "shp"}
+# GeoPackage 1.3: its R-tree triggers are the ones GDAL before 3.7 (Debian 12's, and QGIS builds on it) reads and
+# validates; 1.4 changed them, and nothing of 1.4 is needed here.
+_GDAL_DATASET_OPTIONS: dict[Format, dict[str, str]] = {Format.gpkg: {"VERSION": "1.3"}}
 _GDAL_LAYER_OPTIONS: dict[Format, dict[str, str]] = {
-    Format.geojson: {"RFC7946": "YES", "WRITE_NAME": "NO"},
+    Format.geojson: {"RFC7946": "YES"},  # its "name" member (a foreign member RFC 7946 allows) names the layer
     Format.shp: {"ENCODING": "UTF-8"},  # and so a .cpg that says so
 }
 
 
-def batches(session: Session, layer: Layer, opened: Callable[[Any], Any] | None = None) -> Iterator[list[Sequence[Any]]]:
+Opener = Callable[[Any, bytes | None], Any]  # a stored value and the context its seal is bound to -> clear text
+
+
+def batches(session: Session, layer: Layer, opened: Opener | None = None) -> Iterator[list[Sequence[Any]]]:
     """The layer's rows in its order, BATCH_ROWS at a time, from a server-side cursor. `opened` turns sealed values
     of the columns marked sealed into clear text (an unmasked export only)."""
-    sealed = [i + (layer.shape is not None) for i, c in enumerate(layer.columns) if c.sealed] if opened else []
-    result = (session.connection().execution_options(stream_results=True, yield_per=BATCH_ROWS)
-              .execute(layer.query.order_by(*layer.order)))
+    offset = layer.shape is not None
+    sealed = [i + offset for i, c in enumerate(layer.columns) if c.sealed] if opened else []
+    context = layer.names.index(layer.seal_context) + offset if sealed and layer.seal_context else None
+    # Options of this statement only: set on the connection, they would turn the audit row's INSERT into a cursor too.
+    result = session.execute(layer.query.order_by(*layer.order),
+                             execution_options={"stream_results": True, "yield_per": BATCH_ROWS})
     for part in result.partitions():
         if not sealed:
             yield part
             continue
         rows = [list(row) for row in part]
         for row in rows:
+            bound = None if context is None or row[context] is None else uuid.UUID(str(row[context])).bytes
             for i in sealed:
-                row[i] = opened(row[i])  # type: ignore[misc]
+                row[i] = opened(row[i], bound)  # type: ignore[misc]
         yield rows
 
 
 def write(session: Session, layers: Sequence[Layer], fmt: Format, directory: Path, stem: str,
-          progress: Progress | None = None, opened: Callable[[Any], Any] | None = None) -> tuple[Path, Written]:
+          progress: Progress | None = None, opened: Opener | None = None) -> tuple[Path, Written]:
     """Writes the layers into one file in `directory` (a zip where the format holds one layer per file), and returns
     its path and what it holds."""
     if fmt is Format.kml and not any(layer.shape for layer in layers):
@@ -128,7 +142,7 @@ def _schema(layer: Layer, names: Sequence[str]) -> pa.Schema:
 
 
 def _record_batches(session: Session, layer: Layer, schema: pa.Schema, counted: _Counter,
-                    opened: Callable[[Any], Any] | None) -> Iterator[pa.RecordBatch]:
+                    opened: Opener | None) -> Iterator[pa.RecordBatch]:
     for rows in batches(session, layer, opened):
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
         arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)]
@@ -138,7 +152,7 @@ def _record_batches(session: Session, layer: Layer, schema: pa.Schema, counted: 
 
 def _gdal(fmt: Format) -> Callable[..., list[Path]]:
     def writer(session: Session, layers: Sequence[Layer], work: Path, counted: _Counter,
-               opened: Callable[[Any], Any] | None) -> list[Path]:
+               opened: Opener | None) -> list[Path]:
         shared = work / f"layer.{fmt.value}"  # GeoPackage and KML hold every layer in one file
         files: list[Path] = []
         for layer in layers:
@@ -152,7 +166,8 @@ def _gdal(fmt: Format) -> Callable[..., list[Path]]:
                         geometry_name="geometry" if layer.shape else None,
                         geometry_type=layer.shape.value if layer.shape else None,
                         crs="EPSG:4326" if layer.shape else None, append=path.exists(),
-                        layer_options=_GDAL_LAYER_OPTIONS.get(fmt))
+                        layer_options=_GDAL_LAYER_OPTIONS.get(fmt),
+                        dataset_options=None if path.exists() else _GDAL_DATASET_OPTIONS.get(fmt))
             if fmt is Format.shp:
                 files += sorted(work.glob(f"{layer.name}.*"))
                 files.append(_name_table(work, layer, names))
@@ -202,7 +217,7 @@ def _place_headers(layer: Layer) -> list[str]:
 
 
 def _table_rows(session: Session, layer: Layer, counted: _Counter,
-                opened: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
+                opened: Opener | None) -> Iterator[list[Any]]:
     for rows in batches(session, layer, opened):
         if layer.shape:
             shapes = shapely.from_wkb([row[0] for row in rows])
@@ -221,7 +236,7 @@ def _table_rows(session: Session, layer: Layer, counted: _Counter,
 
 
 def _csv(session: Session, layers: Sequence[Layer], work: Path, counted: _Counter,
-         opened: Callable[[Any], Any] | None) -> list[Path]:
+         opened: Opener | None) -> list[Path]:
     files = []
     for layer in layers:
         path = work / f"{layer.name}.csv"
@@ -236,29 +251,69 @@ def _csv(session: Session, layers: Sequence[Layer], work: Path, counted: _Counte
 
 
 def _xlsx(session: Session, layers: Sequence[Layer], work: Path, counted: _Counter,
-          opened: Callable[[Any], Any] | None) -> list[Path]:
+          opened: Opener | None) -> list[Path]:
     book = Workbook(write_only=True)  # rows go to a temporary file as they are appended, not into memory
     about = book.create_sheet("字段说明 Columns")
     about.append(["sheet", "column", "名称", "label"])
     for layer in layers:
-        headers = _place_headers(layer) + layer.names
-        sheet, rows_in_sheet, part = None, XLSX_MAX_ROWS, 0
+        sheets = _Sheets(book, layer)
         for row in _table_rows(session, layer, counted, opened):
-            if rows_in_sheet >= XLSX_MAX_ROWS:
-                part += 1
-                sheet = book.create_sheet(layer.name if part == 1 else f"{layer.name} ({part})"[:31])
-                sheet.freeze_panes = "A2"
-                sheet.append(headers)
-                rows_in_sheet = 0
-            sheet.append([_cell(v) for v in row])  # type: ignore[union-attr]
-            rows_in_sheet += 1
-        if sheet is None:
-            book.create_sheet(layer.name[:31]).append(headers)
+            sheets.append([_cell(v) for v in row])
+        sheets.close()
         for column in layer.columns:
             about.append([layer.name, column.name, column.label.get("zh", ""), column.label.get("en", "")])
     path = work / "layer.xlsx"
     book.save(path)
     return [path]
+
+
+class _Sheets:
+    """One layer's sheets: a data table headed by column names, or a ledger (Layer.ledger) as a county office prints
+    it, titled, headed by the Chinese labels and numbered (序号); a sheet full goes on in a continued one."""
+
+    def __init__(self, book: Workbook, layer: Layer):
+        self.book, self.layer = book, layer
+        self.sheet: Any = None
+        self.rows, self.part, self.number = XLSX_MAX_ROWS, 0, 0
+
+    def _start(self) -> None:
+        layer = self.layer
+        self.part += 1
+        self.sheet = self.book.create_sheet((layer.name if self.part == 1 else f"{layer.name} ({self.part})")[:31])
+        headers: list[Any] = _place_headers(layer) + layer.names
+        if layer.ledger:
+            labels = [c.label.get("zh") or c.name for c in layer.columns]
+            headers = [_bold(self.sheet, h) for h in ["序号", *_place_headers(layer), *labels]]
+            for letter, text in zip(_letters(), ["序号", *labels], strict=False):
+                self.sheet.column_dimensions[letter].width = min(40, max(8, 2.2 * len(text)))
+            title = WriteOnlyCell(self.sheet, value=layer.title.get("zh", layer.name))
+            title.font = Font(bold=True, size=14)
+            self.sheet.append([title])
+        self.sheet.freeze_panes = "A3" if layer.ledger else "A2"
+        self.sheet.append(headers)
+        self.rows = 0
+
+    def append(self, row: list[Any]) -> None:
+        if self.rows >= XLSX_MAX_ROWS:
+            self._start()
+        self.number += 1
+        self.sheet.append([self.number, *row] if self.layer.ledger else row)
+        self.rows += 1
+
+    def close(self) -> None:
+        if self.sheet is None:
+            self._start()
+
+
+def _bold(sheet: Any, text: str) -> Any:
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.font = Font(bold=True)
+    return cell
+
+
+def _letters() -> Iterator[str]:
+    for i in range(1, 16384):
+        yield get_column_letter(i)
 
 
 def _cell(value: Any) -> Any:

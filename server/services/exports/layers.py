@@ -59,6 +59,12 @@ class Layer:
     order: tuple[Any, ...]
     key: Any
     key_name: str
+    # The column whose value (a submission's uuid) the layer's randomised seals are bound to; None: only deterministic
+    # seals (core.pii), which open by themselves.
+    seal_context: str | None = None
+    # A register a county office prints and reports upward: its XLSX sheet is titled, headed by the Chinese labels and
+    # numbered; other formats keep the column names, for the tools that read them.
+    ledger: bool = False
 
     @property
     def names(self) -> list[str]:
