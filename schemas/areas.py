@@ -24,11 +24,16 @@ class AreaSchema(Schema):
     name = fields.Nested(BilingualSchema)
     centroid = fields.Nested(LatLonSchema, allow_none=True)
     bbox = fields.List(fields.Float(), allow_none=True, metadata={"description": "[west, south, east, north]"})
+    retired_at = fields.DateTime(allow_none=True, metadata={"description": (
+        "when an official file no longer had this area (flask areas import --retire-missing); null while current. "
+        "Its households, villages and history keep the code")})
 
 
 class AreaListArgsSchema(PageArgsSchema):
     level = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
     parent_code = fields.String(load_default=None, validate=digits(15))
+    include_retired = fields.Boolean(load_default=False, metadata={
+        "description": "list retired areas too (with their retired_at); they are left out by default"})
 
 
 class AreaCodeSchema(Schema):

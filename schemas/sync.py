@@ -59,7 +59,10 @@ class ChangeSchema(Schema):
         "the object's latest state (protocol.md); null once gone. A household carries `prefill` (the properties the "
         "forms of your role pre-fill) and `members` ({person_key: an opaque key of the person, the person properties "
         "those forms pre-fill}); never an ID-card number, and no personal value to a planner (docs/personal-data.md). "
-        "A village carries area_code, `prefill` (the village forms' pre-filled properties) and version")})
+        "A village carries area_code, `prefill` (the village forms' pre-filled properties) and version. An area "
+        "carries code, level, parent_code, name, centroid, bbox and `retired`: true once an official file no longer "
+        "has it (keep it for the households in it; offer it for no new household or village), false again if one "
+        "has it back")})
 
 
 class PullResultSchema(Schema):

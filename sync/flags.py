@@ -1,8 +1,8 @@
 """Automatic checks of accepted submissions, computed in PostGIS: flags on the submission and, where it applies, its entity.
 
 GPS outside the subject's village, far from the household's known position, at (0,0), missing or imprecise; a device
-clock off by more than a day; a possible duplicate household. Supervisors see the flags (domain.md 6.2); nothing is
-refused for them.
+clock off by more than a day; a new household or village placed in a retired area; a possible duplicate household.
+Supervisors see the flags (domain.md 6.2); nothing is refused for them.
 """
 
 from __future__ import annotations
@@ -51,6 +51,16 @@ SELECT 'gps_far_from_previous', s.uuid, 'household', s.entity_id::text,
 FROM s JOIN household AS h ON h.id = s.subject_id
 WHERE s.location IS NOT NULL AND NOT (abs(ST_X(s.location)) < 0.001 AND abs(ST_Y(s.location)) < 0.001) AND h.location IS NOT NULL
   AND NOT ST_DWithin(h.location::geography, s.location::geography, :moved)
+UNION ALL
+-- A household or village not yet in this area: a new one, or a household moving in. A retired code is still a
+-- known area (a phone that pulled before the retirement offers it), so the data is kept and the supervisor decides;
+-- visits to those already there are not flagged. Checked before reconciliation creates or moves them.
+SELECT 'area_retired', s.uuid, s.subject_type,
+       CASE WHEN s.subject_type = 'village' THEN s.area_code ELSE s.entity_id::text END,
+       jsonb_build_object('area_code', a.code, 'retired_at', a.retired_at)
+FROM s JOIN area AS a ON a.code = s.area_code AND a.retired_at IS NOT NULL
+WHERE CASE WHEN s.subject_type = 'village' THEN NOT EXISTS (SELECT FROM village AS v WHERE v.area_code = s.area_code)
+           ELSE NOT EXISTS (SELECT FROM household AS h WHERE h.id = s.entity_id AND h.area_code = s.area_code) END
 """)
 
 # After reconciliation: another household of the same area with the same number, or whose head has the same

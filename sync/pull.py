@@ -34,8 +34,8 @@ from sync.reconcile import PERSON_COLUMNS
 Position = tuple[int, int]  # (transaction id, sequence number) of the last change a device has
 START: Position = (0, 0)
 
-_AREA_COLUMNS = (Area.code, Area.level, Area.parent_code, Area.name_zh, Area.name_en, *geo.latlon_columns(Area.centroid),
-                 *geo.bbox_columns(Area.boundary))
+_AREA_COLUMNS = (Area.code, Area.level, Area.parent_code, Area.name_zh, Area.name_en, Area.retired_at.is_not(None),
+                 *geo.latlon_columns(Area.centroid), *geo.bbox_columns(Area.boundary))
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,14 @@ def _page_query(reader: Reader, after: Position, limit: int, waiting: bool = Fal
 
 
 def _areas(session: Session, codes: list[str], view: DeviceView) -> Rendered:
-    for code, level, parent_code, name_zh, name_en, lat, lon, *box in session.execute(
+    """Areas with `retired` (added in protocol version 1, as it allows): a retired area stays on the phone for the
+    households in it, but is no longer offered for new ones (server.models.areas.Area)."""
+    for code, level, parent_code, name_zh, name_en, retired, lat, lon, *box in session.execute(
             select(*_AREA_COLUMNS).where(Area.code.in_(codes))):
         yield code, None, {
             "code": code, "level": level.value, "parent_code": parent_code, "name": {"zh": name_zh, "en": name_en},
             "centroid": geo.latlon(lat, lon), "bbox": None if box[0] is None else [float(v) for v in box],
+            "retired": retired,
         }
 
 

@@ -18,10 +18,10 @@ blp = Blueprint("areas", __name__, url_prefix="/api/v1", description="Administra
 @blp.arguments(AreaListArgsSchema, location="query")
 @blp.response(200, AreaPageSchema)
 def list_areas(args):
-    """Areas in your scope, ordered by code, a keyset page at a time."""
+    """Areas in your scope, ordered by code, a keyset page at a time; retired ones only with include_retired=true."""
     page, has_more = areas.list_areas(
         db.session, current_principal().scope, level=args["level"], parent_code=args["parent_code"],
-        after=paging.decode(args["cursor"], str), limit=args["limit"],
+        after=paging.decode(args["cursor"], str), limit=args["limit"], include_retired=args["include_retired"],
     )
     return {"areas": page, **paging.next_page(page[-1].code if has_more else None)}
 
@@ -31,5 +31,5 @@ def list_areas(args):
 @blp.arguments(AreaCodeSchema, location="path", as_kwargs=True)
 @blp.response(200, AreaSchema)
 def get_area(code):
-    """One area in your scope; an area outside it answers 404."""
+    """One area in your scope, retired or not (see retired_at); an area outside it answers 404."""
     return areas.get_area(db.session, current_principal().scope, code)

@@ -44,6 +44,16 @@ _LENGTH_CASE = " ".join(f"WHEN '{level.value}' THEN {n}" for level, n in CODE_LE
 
 
 class Area(Base):
+    """One area of the hierarchy; `retired_at` marks one that a complete official file no longer has.
+
+    A retired area is never deleted: households, villages, submissions, assignments and history keep its code, and
+    scopes that name it still read them. It is still sent to phones, as an area change with `retired: true`, so they
+    show its households and stop offering it for new ones; a push placing a new household or village in it is
+    accepted and flagged `area_retired` for the supervisor. `GET /areas` leaves it out unless asked
+    (`include_retired`), the map does not draw it, and no new assignment may name it. An import whose file has it
+    again un-retires it (server/services/area_import.py).
+    """
+
     __tablename__ = "area"
 
     code: Mapped[str] = mapped_column(String(15), primary_key=True)
@@ -57,6 +67,8 @@ class Area(Base):
     centroid: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    # Retired rather than deleted: codes are the keys of households, villages, submissions and history, which stay.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint("code ~ '^[0-9]+$'", name="code_digits"),

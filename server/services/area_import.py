@@ -1,5 +1,28 @@
 """All-or-nothing import of administrative areas from a GIS file or an NBS list: check every row first, then upsert
-the rows that differ from what is stored."""
+the rows that differ from what is stored.
+
+Retired areas. Codes are never deleted: households, villages, submissions, assignments and history name them. A file
+given with --retire-missing is complete under its top codes (its rows under no other row), so every stored area
+there that it lacks, at its own levels and everything under those, is retired (area.retired_at) in the same
+transaction as the upsert, and only when every other check passed; one that the file has again is un-retired by the
+upsert, in any import. The report counts and names both. A row under a retired parent is refused, whether the parent
+was retired before or this file would retire it: no current area lies under a retired one. What a retired area
+means elsewhere:
+
+- pull feed (sync.pull): retiring and un-retiring are UPDATEs of `area`, whose trigger feeds `sync_change`; the area
+  change carries `retired` (true or false), added beside its fields as protocol.md allows. Phones keep a retired area
+  for the households in it and stop offering it for new ones.
+- push (sync.flags): a retired code is still a known area, so nothing a device sent is refused or lost for it; a
+  submission that places a new household or village in it, or moves a household into it, is accepted and flagged
+  `area_retired` for the supervisor (devices that pulled before the retirement still offer it). Visits to
+  households and villages already there are accepted as before, without a flag.
+- GET /areas leaves retired areas out unless `include_retired=true`, and then gives `retired_at`; GET /areas/{code}
+  answers for a retired area too, with its `retired_at`, since records still name it.
+- map tiles (server.services.tiles): the areas layer does not draw retired areas, nor does the map's extent count
+  them; households and submissions in them are drawn as before.
+- assignments: no new assignment may name a retired area (assigning one of its households still works).
+- scope: a user whose scope names a retired code keeps it and reads that area's records as before.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +34,14 @@ from typing import Any, TypeVar
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, null, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.errors import AreaImportFailed
-from core.scope import in_scope
 from server.models import Area, AreaLevel, AuditOutcome
 from server.models.areas import CODE_LENGTH, PARENT_LEVEL
-from server.services import audit
+from server.services import area_retire, audit
 from server.services.area_files import (
     AreaLayer,
     Feature,
@@ -54,10 +76,8 @@ LABELS = {
 # The lengths at which the segments of a code end (province 2, prefecture 4, county 6, township 9, village 12, and our
 # natural village 15). No area's own segment is all zeros, so zeros that end a code are padding: the NBS tables write
 # every code with 12 digits (a township 532922100000), other lists with 6 (a county 532922, Dali 532900).
-SEGMENT_ENDS = sorted(CODE_LENGTH.values())
+SEGMENT_ENDS = area_retire.SEGMENT_ENDS
 LEVEL_OF_LENGTH = {length: level for level, length in CODE_LENGTH.items()}
-# Missing areas named in a --retire-missing problem; the count says how many more.
-MISSING_SHOWN = 5
 
 T = TypeVar("T")
 
@@ -98,6 +118,9 @@ class ImportReport:
     trimmed: tuple[tuple[str, str], ...] = ()  # (as written, as stored) of every code whose padding was trimmed
     encoding: str | None = None
     retire_checked: tuple[str, ...] | None = None  # the top codes --retire-missing looked under
+    retired: tuple[tuple[str, str], ...] = ()  # (code, name) of the areas --retire-missing retired
+    already_retired: int = 0  # areas the file lacks that were retired before
+    unretired: tuple[tuple[str, str], ...] = ()  # (code, name) of retired areas the file has again
 
     @property
     def total(self) -> int:
@@ -122,9 +145,19 @@ class ImportReport:
         if self.trimmed:
             written, stored = self.trimmed[0]
             yield f"Trimmed the zero padding of {len(self.trimmed)} code(s), e.g. {written} to {stored}."
-        if self.retire_checked is not None:
-            yield (f"--retire-missing: every stored area under {_codes(self.retire_checked)} is in the file; "
-                   "none to retire.")
+        if self.unretired:
+            yield f"Un-retired {len(self.unretired)} area(s) that the file has again ({_named(self.unretired)})."
+        if self.retire_checked is None:
+            return
+        under = area_retire.shown(self.retire_checked)
+        if self.retired:
+            yield (f"--retire-missing: retired {len(self.retired)} area(s) under {under} that the file no longer has "
+                   f"({_named(self.retired)}); their households, villages and history keep their codes.")
+        elif self.already_retired:
+            yield (f"--retire-missing: none to retire; the {self.already_retired} stored area(s) under {under} that "
+                   "the file lacks were retired before.")
+        else:
+            yield f"--retire-missing: every stored area under {under} is in the file; none to retire."
 
 
 def import_areas(session: Session, path: Path, *, actor: str, layer: str | None = None, encoding: str | None = None,
@@ -142,30 +175,41 @@ def import_areas(session: Session, path: Path, *, actor: str, layer: str | None 
     options = ImportOptions(layer, encoding, trim_padded, retire_missing)
     source = read_layer(path, options.layer, options.encoding)
     rows, problems = _check(session, source, options.trim_padded)
-    tops = _top_codes(rows) if options.retire_missing else None
-    if tops is not None and not problems:
-        problems += _retirement_problems(session, rows, tops)
+    # Only a file whose every row passed says what is missing: a refused row is not yet in it.
+    retiring = area_retire.plan(session, rows) if options.retire_missing and not problems else None
+    if retiring is not None:
+        problems += area_retire.problems(rows, retiring)
     if problems:
         raise AreaImportFailed(problems)
-    created, updated = _write(session, rows, with_name_en="name_en" in source.columns)
-    report = _report(source, options, rows, created, updated, tops)
+    written = _write(session, rows, with_name_en="name_en" in source.columns)
+    retired = area_retire.retire(session, retiring) if retiring is not None else ()
+    report = _report(source, options, rows, written, retiring, retired)
     audit.record(session, "areas.import", AuditOutcome.success, actor=actor, target=source.file, details={
         "layer": source.layer, "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
         "levels": {level.value: n for level, n in report.levels.items() if n}, "crs": source.crs,
         "encoding": options.encoding, "trimmed": len(report.trimmed), "retire_missing": options.retire_missing,
+        "retired": len(report.retired), "unretired": len(report.unretired),
     })
     return report
 
 
-def _report(source: AreaLayer, options: ImportOptions, rows: Sequence[AreaRow], created: int, updated: int,
-            tops: tuple[str, ...] | None) -> ImportReport:
+@dataclass(frozen=True)
+class Written:
+    created: int
+    updated: int
+    unretired: tuple[tuple[str, str], ...]  # (code, name) of the updated areas that were retired
+
+
+def _report(source: AreaLayer, options: ImportOptions, rows: Sequence[AreaRow], written: Written,
+            retiring: area_retire.Plan | None, retired: tuple[tuple[str, str], ...]) -> ImportReport:
     levels = Counter(row.level for row in rows)
     return ImportReport(
         source.file if options.layer is None else f"{source.file} (layer {source.layer})",
-        {level: levels[level] for level in AreaLevel}, created, updated, unchanged=len(rows) - created - updated,
-        taken_as_wgs84=source.geographic_crs, crs=source.crs, without_geometry=not source.has_geometry,
-        trimmed=tuple((row.padded_code, row.code) for row in rows if row.padded_code), encoding=options.encoding,
-        retire_checked=tops,
+        {level: levels[level] for level in AreaLevel}, written.created, written.updated,
+        unchanged=len(rows) - written.created - written.updated, taken_as_wgs84=source.geographic_crs, crs=source.crs,
+        without_geometry=not source.has_geometry, trimmed=tuple((row.padded_code, row.code) for row in rows if row.padded_code),
+        encoding=options.encoding, retire_checked=None if retiring is None else retiring.tops, retired=retired,
+        already_retired=0 if retiring is None else retiring.already_retired, unretired=written.unretired,
     )
 
 
@@ -301,28 +345,39 @@ def _duplicates(features: Sequence[Feature], trim_padded: bool) -> list[RowProbl
 
 
 def _unknown_parents(session: Session, rows: Sequence[AreaRow], in_file: set[str]) -> list[RowProblem]:
+    """Rows whose parent is not in the file and is not a current stored area: unknown, or retired."""
     wanted = sorted({row.parent_code for row in rows if row.parent_code and row.parent_code not in in_file})
-    known: set[str] = set()
+    retired: dict[str, bool] = {}
     for batch in _batches(wanted):
-        known.update(session.scalars(select(Area.code).where(Area.code.in_(batch))))
-    return [
-        RowProblem(row.row, row.code, f"unknown parent {row.parent_code}: it is neither in this file nor in the "
-                                      "database (上级区划不存在)")
-        for row in rows
-        if row.parent_code and row.parent_code not in in_file and row.parent_code not in known
-    ]
+        query = select(Area.code, Area.retired_at.is_not(None)).where(Area.code.in_(batch))
+        retired.update(session.execute(query).tuples().all())
+    return [RowProblem(row.row, row.code, _parent_problem(row.parent_code, retired.get(row.parent_code)))
+            for row in rows
+            if row.parent_code and row.parent_code not in in_file and retired.get(row.parent_code) is not False]
 
 
-def _write(session: Session, rows: Sequence[AreaRow], *, with_name_en: bool) -> tuple[int, int]:
-    """Upserts the rows, parents first; returns how many were created and how many updated (the rest are unchanged)."""
+def _parent_problem(parent: str, retired: bool | None) -> str:
+    if retired is None:
+        return f"unknown parent {parent}: it is neither in this file nor in the database (上级区划不存在)"
+    # No current area lies under a retired one: the file that brings a child back brings its parent back too.
+    return (f"parent {parent} is retired (an official file no longer had it); add its row to this file to import it "
+            "again, or correct the parent (上级区划已撤销)")
+
+
+def _write(session: Session, rows: Sequence[AreaRow], *, with_name_en: bool) -> Written:
+    """Upserts the rows, parents first; counts the created and the updated (the rest are unchanged), and names the
+    retired ones that the upsert made current again."""
     ordered = sorted(rows, key=lambda row: (len(row.code), row.code))
     created = updated = 0
+    unretired: list[tuple[str, str]] = []
     for batch in _batches(ordered):
-        known = set(session.scalars(select(Area.code).where(Area.code.in_([row.code for row in batch]))))
-        written = session.scalars(_upsert(batch, with_name_en=with_name_en)).all()
+        known = dict(session.execute(select(Area.code, Area.retired_at.is_not(None))
+                                     .where(Area.code.in_([row.code for row in batch]))).tuples().all())
+        written = set(session.scalars(_upsert(batch, with_name_en=with_name_en)))
         updated += sum(code in known for code in written)
         created += sum(code not in known for code in written)
-    return created, updated
+        unretired += [(row.code, row.name_zh) for row in batch if row.code in written and known.get(row.code)]
+    return Written(created, updated, tuple(unretired))
 
 
 def _upsert(batch: Sequence[AreaRow], *, with_name_en: bool) -> Any:
@@ -340,6 +395,7 @@ def _upsert(batch: Sequence[AreaRow], *, with_name_en: bool) -> Any:
         "name_zh": new.name_zh,
         "boundary": func.coalesce(new.boundary, Area.boundary),
         "centroid": func.coalesce(new.centroid, Area.centroid),
+        "retired_at": null(),  # the file has the area: it is current again, if it was retired
     }
     if with_name_en:
         changes["name_en"] = new.name_en
@@ -351,44 +407,8 @@ def _upsert(batch: Sequence[AreaRow], *, with_name_en: bool) -> Any:
             .returning(Area.code))
 
 
-def _top_codes(rows: Sequence[AreaRow]) -> tuple[str, ...]:
-    """The codes of the file's top rows: those under no other row of the file (whose parent may yet be missing)."""
-    in_file = {row.code for row in rows}
-    return tuple(sorted(row.code for row in rows
-                        if not any(row.code[:end] in in_file for end in SEGMENT_ENDS if end < len(row.code))))
-
-
-def _missing_areas(session: Session, rows: Sequence[AreaRow], tops: Sequence[str]) -> list[tuple[str, str]]:
-    """(code, name) of the stored areas under the top codes that a complete file would retire: those it does not have
-    at the levels from its highest to its lowest, and everything under them. A file of counties says nothing of
-    townships, so the townships of counties it still has stay."""
-    in_file = {row.code for row in rows}
-    lengths = [CODE_LENGTH[row.level] for row in rows]
-    levels = {level for level, length in CODE_LENGTH.items() if min(lengths) <= length <= max(lengths)}
-    stored = session.execute(select(Area.code, Area.level, Area.name_zh)
-                             .where(in_scope(Area.code, tops)).order_by(Area.code)).all()
-    gone = {code for code, level, _name in stored if level in levels and code not in in_file}
-    return [(code, name) for code, _level, name in stored
-            if code not in in_file and any(code[:end] in gone for end in SEGMENT_ENDS if end <= len(code))]
-
-
-def _retirement_problems(session: Session, rows: Sequence[AreaRow], tops: Sequence[str]) -> list[RowProblem]:
-    missing = _missing_areas(session, rows, tops)
-    if not missing:
-        return []
-    shown = ", ".join(f"{code} {name}" for code, name in missing[:MISSING_SHOWN])
-    more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
-    # TODO(issue 15): retire them (area.retired_at, with the pull feed, scope and API reading it) once its migration
-    # is in; until then a complete file that lacks areas is refused rather than imported without retiring them.
-    return [RowProblem(0, None, f"--retire-missing: {len(missing)} stored area(s) under {_codes(tops)} are not in "
-                                f"this file ({shown}{more}), and retiring areas needs an area.retired_at column that "
-                                "this version does not have yet. Run without --retire-missing to create and update "
-                                f"only (暂不能撤销区划：{len(missing)} 个区划不在文件中)")]
-
-
-def _codes(codes: Sequence[str]) -> str:
-    shown = ", ".join(codes[:MISSING_SHOWN])
-    return shown if len(codes) <= MISSING_SHOWN else f"{shown} and {len(codes) - MISSING_SHOWN} more"
+def _named(areas: Sequence[tuple[str, str]]) -> str:
+    return area_retire.shown([f"{code} {name}" for code, name in areas])
 
 
 def _geometry(shape: MultiPolygon | Point | None) -> Any:

@@ -46,7 +46,8 @@ def create(session: Session, actor: Principal, new: NewAssignment) -> Assignment
     Raises:
         Forbidden: the actor may not assign, or the area is outside the actor's scope (audited).
         NotFound: no such assignee, area, household or published form.
-        InvalidInput: the assignee cannot take assignments or cannot see the area; no area nor household given.
+        InvalidInput: the assignee cannot take assignments or cannot see the area; no area nor household given; the
+            area is retired.
     """
     if not may(actor.role, Action.assign_work):
         raise Forbidden("Only supervisors and admins assign work.")
@@ -109,5 +110,10 @@ def _area_of(session: Session, actor: Principal, new: NewAssignment) -> str:
         raise InvalidInput("Give an area code or a household to assign.")
     if not covers(actor.scope, new.area_code):
         return new.area_code  # refused and audited by the caller, before anything about it is read
-    return one_in_scope(session, select(Area.code).where(Area.code == new.area_code), Area.code, actor.scope,
-                        f"No area {new.area_code}.")
+    retired_at = one_in_scope(session, select(Area.retired_at).where(Area.code == new.area_code), Area.code,
+                              actor.scope, f"No area {new.area_code}.")
+    if retired_at is not None:
+        # Work is handed out in current areas; the households of a retired one can still be assigned one by one.
+        raise InvalidInput(f"Area {new.area_code} was retired on {retired_at:%Y-%m-%d}: an official file no longer has "
+                           "it. Assign the area that took it over, or its households one by one.")
+    return new.area_code

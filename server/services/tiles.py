@@ -58,13 +58,14 @@ def submissions(session: Session, viewer: Principal, z: int, x: int, y: int, que
 
 
 def areas(session: Session, viewer: Principal, z: int, x: int, y: int) -> bytes:
-    """The boundaries of the reader's areas, as a plain background when no tile server is configured: layer "areas"
-    with each area's code, level and Chinese name, the finer levels only at closer zoom."""
+    """The boundaries of the reader's current areas, as a plain background when no tile server is configured: layer
+    "areas" with each area's code, level and Chinese name, the finer levels only at closer zoom. A retired area is not
+    drawn: an official file no longer has it, and its successor's boundary may cover the same ground."""
     levels = next(shown for from_zoom, shown in _LEVELS_BY_ZOOM if z >= from_zoom)
     envelope = func.ST_TileEnvelope(z, x, y)
     geometry = func.ST_AsMVTGeom(func.ST_Transform(Area.boundary, 3857), envelope, EXTENT, BUFFER)
     rows = (select(geometry.label("geom"), Area.code.label("code"), Area.level.label("level"), Area.name_zh.label("name"))
-            .where(in_scope(Area.code, viewer.scope), Area.level.in_(levels),
+            .where(in_scope(Area.code, viewer.scope), Area.level.in_(levels), Area.retired_at.is_(None),
                    Area.boundary.op("&&")(func.ST_Transform(envelope, 4326))).subquery())
     return _encode(session, select(rows).where(rows.c.geom.is_not(None)), "areas")
 
@@ -116,10 +117,11 @@ def _encode(session: Session, rows: Select[Any], layer: str) -> bytes:
 
 def extent(session: Session, viewer: Principal, area_code: str | None) -> list[float] | None:
     """Where the map opens: [west, south, east, north] of the reader's areas (or of the one filtered to), from the
-    boundaries and, where an area has none, from the households in it; None when neither is known."""
+    boundaries of the current ones (as drawn) and, where none has one, from the households; None when neither is known."""
     scope = in_scope(Area.code, viewer.scope)
     narrowed = Area.code.startswith(area_code, autoescape=True) if area_code else scope
-    box = session.execute(select(*geo.bbox_columns(func.ST_Extent(Area.boundary))).where(scope, narrowed)).one()
+    box = session.execute(select(*geo.bbox_columns(func.ST_Extent(Area.boundary)))
+                          .where(scope, narrowed, Area.retired_at.is_(None))).one()
     if box[0] is None:
         households = [in_scope(Household.area_code, viewer.scope)]
         if area_code:

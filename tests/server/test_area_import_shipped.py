@@ -396,35 +396,102 @@ def test_retire_missing_with_nothing_missing_imports_and_says_so(db_session):
     assert report.summary().endswith("--retire-missing: every stored area under 53 is in the file; none to retire.")
 
 
-def test_retire_missing_finds_what_the_file_lacks_and_refuses_until_areas_can_retire(db_session, tmp_path):
+# Yangbi as a county file: the county and two townships, each with an administrative and a natural village.
+YANGBI_FILE = [
+    ("532922", "county", "漾濞彝族自治县"),
+    ("532922100", "township", "苍山西镇"), ("532922100201", "admin_village", "光明村"),
+    ("532922100201003", "natural_village", "光明一组"),
+    ("532922102", "township", "漾江镇"), ("532922102201", "admin_village", "双涧村"),
+    ("532922102201001", "natural_village", "双涧一组"),
+]
+YANGJIANG = ("532922102", "532922102201", "532922102201001")  # a township and its villages
+
+
+def _retired(session: Session) -> set[str]:
+    return set(session.scalars(select(Area.code).where(Area.retired_at.is_not(None))))
+
+
+def test_retire_missing_retires_a_township_the_county_file_lacks_and_its_villages_and_a_later_file_brings_them_back(
+        db_session, tmp_path):
+    _import(db_session, GOOD)
+    whole = _write_geojson(tmp_path / "yangbi.geojson", YANGBI_FILE)
+    without = _write_geojson(tmp_path / "yangbi_2027.geojson", [r for r in YANGBI_FILE if r[0] not in YANGJIANG])
+    assert _import(db_session, whole).created == 3
+    before = _feed(db_session)
+
+    report = _import(db_session, without, retire_missing=True)
+
+    # Only Yangjiang and its villages: not the township the file keeps, nor Jianchuan, outside the file's county.
+    assert _retired(db_session) == set(YANGJIANG)
+    assert (report.created, report.updated, report.unchanged, len(report.retired)) == (0, 0, 4, 3)
+    assert report.summary().endswith(
+        "--retire-missing: retired 3 area(s) under 532922 that the file no longer has (532922102 漾江镇, 532922102201 "
+        "双涧村, 532922102201001 双涧一组); their households, villages and history keep their codes.")
+    after = _feed(db_session)  # the retirement reaches the phones, and nothing else moves in the feed
+    assert {code for code in after if after[code] != before[code]} == set(YANGJIANG)
+    assert _area_count(db_session) == 10  # nothing deleted
+    audit = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "areas.import")
+                               .order_by(AuditEntry.id.desc())).first()
+    assert (audit.details["retired"], audit.details["unretired"]) == (3, 0)
+
+    again = _import(db_session, without, retire_missing=True)
+    assert again.summary().endswith("--retire-missing: none to retire; the 3 stored area(s) under 532922 that the "
+                                    "file lacks were retired before.")
+
+    back = _import(db_session, whole)
+
+    assert _retired(db_session) == set()
+    assert (back.updated, back.unchanged, len(back.unretired)) == (3, 4, 3)
+    assert back.summary().endswith("Un-retired 3 area(s) that the file has again (532922102 漾江镇, 532922102201 双涧村, "
+                                   "532922102201001 双涧一组).")
+    assert {code for code, seq in _feed(db_session).items() if seq != after[code]} == set(YANGJIANG)
+
+
+def test_retire_missing_refuses_a_file_whose_row_would_lie_under_an_area_it_retires(db_session, tmp_path):
     _import(db_session, GOOD)
     document = json.loads(GOOD.read_text(encoding="utf-8"))
     document["features"] = [f for f in document["features"] if f["properties"]["code"] != "532922100"]
     without_township = tmp_path / "without_township.geojson"
     without_township.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    # The village's parent is stored, so the file alone is good: it is refused for the township it lacks.
+    # The village's parent is stored, so the file alone is good; as a complete file it would retire that parent.
     assert _import(db_session, without_township).unchanged == 6
 
     problems = _refused(db_session, without_township, retire_missing=True)
 
-    assert [(p.row, p.code) for p in problems] == [(0, None)]
-    assert problems[0].reason.startswith(
-        "--retire-missing: 1 stored area(s) under 53 are not in this file (532922100 苍山西镇), and retiring areas "
-        "needs an area.retired_at column")
+    assert [(p.row, p.code) for p in problems] == [(6, "532922100201")]
+    assert problems[0].reason.startswith("its parent 532922100 is not in this file, so --retire-missing would retire it")
+    assert _retired(db_session) == set()
 
 
 def test_retire_missing_takes_what_lies_under_a_missing_area_and_only_at_the_files_levels(db_session, tmp_path):
     _import(db_session, GOOD)
+    _import(db_session, _write_geojson(tmp_path / "shaxi.geojson", [("532931101", "township", "沙溪镇")]))
     counties = _write_geojson(tmp_path / "counties.geojson", [
         ("53", "province", "云南省"), ("5329", "prefecture", "大理白族自治州"), ("532931", "county", "剑川县"),
     ])
 
-    problems = _refused(db_session, counties, retire_missing=True)
+    report = _import(db_session, counties, retire_missing=True)
 
     # Yangbi is gone, and with it its township and villages; a file of counties says nothing of Jianchuan's townships.
-    assert "4 stored area(s) under 53 are not in this file (532922 漾濞彝族自治县, 532922100 苍山西镇, 532922100201 " \
-           "光明村, 532922100201003 光明一组)" in problems[0].reason
-    assert _import(db_session, counties).unchanged == 3
+    assert "retired 4 area(s) under 53 that the file no longer has (532922 漾濞彝族自治县, 532922100 苍山西镇, " \
+           "532922100201 光明村, 532922100201003 光明一组)" in report.summary()
+    assert _retired(db_session) == {"532922", "532922100", "532922100201", "532922100201003"}
+    # A row under a retired area is refused until its parent is imported again.
+    problems = _refused(db_session, DATA / "good_new_natural_village.geojson")
+    assert [(p.row, p.code) for p in problems] == [(1, "532922100201004")]
+    assert problems[0].reason.startswith("parent 532922100201 is retired")
+
+
+def test_cli_retire_missing_says_what_it_retired(app, db_session, tmp_path):
+    _import(db_session, GOOD)
+    counties = _write_geojson(tmp_path / "counties.geojson", [("5329", "prefecture", "大理白族自治州"),
+                                                              ("532931", "county", "剑川县")])
+
+    result = app.test_cli_runner().invoke(args=["areas", "import", str(counties), "--retire-missing"])
+
+    assert result.exit_code == 0, result.output
+    assert "--retire-missing: retired 4 area(s) under 5329 that the file no longer has" in result.output
+    assert _retired(db_session) == {"532922", "532922100", "532922100201", "532922100201003"}
 
 
 # --- 7. The demo stays out of a database with real areas ---------------------------------------------------------
