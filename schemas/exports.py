@@ -6,7 +6,7 @@ from schemas.common import digits
 
 # The wire's names of server.services.exports' enums (tests/server/test_exports.py holds them equal).
 DATASETS = ["households", "people", "villages", "cases", "indicators", "ledgers", "submissions"]
-FORMATS = ["gpkg", "geojson", "csv", "shp", "kml", "xlsx"]
+FORMATS = ["gpkg", "geojson", "csv", "shp", "kml", "xlsx", "json"]
 REVIEWS = ["approved", "any"]
 SHAPES = ["Point", "MultiPolygon"]
 JOB_STATES = ["queued", "running", "done", "failed", "expired"]
@@ -16,7 +16,8 @@ class ExportFiltersSchema(Schema):
     format = fields.String(required=True, validate=validate.OneOf(FORMATS),
                            metadata={"description": "gpkg, geojson (RFC 7946), csv (UTF-8 with BOM; several layers: "
                                                     "a zip), shp (a zip with .cpg and a table of the long field names), "
-                                                    "kml, xlsx"})
+                                                    "kml, xlsx, json (for pages: columns with labels, rows as "
+                                                    "objects)"})
     area_code = fields.String(load_default=None, validate=digits(15),
                               metadata={"description": "this area and below; in your areas"})
     review = fields.String(load_default="approved", validate=validate.OneOf(REVIEWS),

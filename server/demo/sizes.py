@@ -21,4 +21,6 @@ SIZES: dict[str, DemoSize] = {
     "medium": DemoSize("medium", 4, 5, 4, 5),
     # The whole prefecture (its 112 townships, ~0.5 million households) for benchmarks.
     "full": DemoSize("full", None, 10, 8, 60),
+    # The same areas with twice the households per natural village (~1.08 million): issue 15's export benchmark.
+    "full_million": DemoSize("full_million", None, 10, 8, 120),
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import random
 import subprocess
 import time
@@ -194,6 +195,23 @@ def test_xlsx_has_a_sheet_per_layer_with_headers_and_a_sheet_naming_the_columns(
     assert "'" + FORMULA in [c.value for c in cells] and all(c.data_type == "s" for c in cells)
 
 
+def test_json_for_the_pages_carries_labelled_columns_and_rows_as_objects(world, committed_app):
+    body, disposition = _export(world, "indicators", "json", review="any")
+    assert disposition.endswith('.json"') or disposition.endswith(".json")
+    layers = {layer["name"]: layer for layer in json.loads(body)["layers"]}
+    assert list(layers) == ["indicators_natural_village", "indicators_admin_village", "indicators_township",
+                            "indicators_county"]
+    county = layers["indicators_county"]
+    assert county["title"]["zh"] and {"name": "households", "kind": "integer"}.items() <= next(
+        c for c in county["columns"] if c["name"] == "households").items()
+    assert [(row["area_code"], row["households"]) for row in county["rows"]] == [("532922", 3)]
+    body, _ = _export(world, "households", "json", review="any")
+    rows = json.loads(body)["layers"][0]["rows"]
+    assert len(rows) == 3 and all(-180 <= row["lon"] <= 180 for row in rows)
+    assert "'" + FORMULA not in {row["national_household_no"] for row in rows}  # JSON is not a spreadsheet: as stored
+    assert FORMULA in {row["national_household_no"] for row in rows}
+
+
 def test_a_shapefile_zip_says_its_encoding_and_keeps_the_long_field_names(world, tmp_path):
     body, disposition = _export(world, "households", "shp", review="any")
     unzipped = _saved(tmp_path, body, disposition)
@@ -233,7 +251,7 @@ def test_p1_no_canary_in_any_planners_export(world):
             leaks += [f"{dataset}.{fmt.value}: {v}" for v in resident_ids(content)]
             exported += 1
     print(f"\nP1 canary: {exported} planner exports read; canary hits: {len(leaks)}")
-    assert exported == 40 and leaks == []
+    assert exported == 47 and leaks == []
 
 
 def test_a_supervisors_unmasked_submissions_open_their_sealed_answers(world):

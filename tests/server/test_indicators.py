@@ -20,16 +20,10 @@ from core.masking import ExportView, is_personal
 from server.models import (
     Area,
     AreaLevel,
-    EntityVersion,
     Household,
     MonitoringCase,
     MonitoringEvent,
     Person,
-    ReviewState,
-    Role,
-    Submission,
-    SubmissionState,
-    User,
     Village,
     YearlyParameter,
 )
@@ -39,6 +33,7 @@ from server.services.exports.files import Format, write
 from server.services.exports.indicators import LEVELS, indicator_layers
 from server.services.exports.layers import IDENTIFIER, Shape
 from survey_forms.catalogue import load_catalogue
+from tests.server.history import pending_version
 
 PLANNER = ExportView("planner")
 PERIOD = (date(2024, 1, 1), date(2024, 12, 31))
@@ -152,25 +147,9 @@ def county(db_session) -> dict[str, uuid.UUID]:
         db_session.add_all(MonitoringEvent(case_id=case.id, step=step, from_state=None if i == 0 else events[i - 1][1],
                                            to_state=to_state, at=day(at)) for i, (step, to_state, at) in enumerate(events))
     db_session.add_all(Village(area_code=code, properties=properties) for code, properties in VILLAGES.items())
-    _pending_visit(db_session, ids["H12"])
+    pending_version(db_session, ids["H12"], N5, {"income_per_capita": (5500, 11000), "food_secure": ("no", "yes")})
     db_session.flush()
     return ids
-
-
-def _pending_visit(db_session, household_id: uuid.UUID) -> None:
-    """Version 2 of H12, made by a visit no supervisor has approved yet."""
-    user = User(username="enum_lx", role=Role.enumerator, password_hash="-")
-    db_session.add(user)
-    db_session.flush()
-    visit = Submission(uuid=uuid.uuid4(), content_sha256="0" * 64, state=SubmissionState.accepted, form_id="household_visit",
-                       form_version=2, subject_type="household", entity_id=household_id, user_id=user.id,
-                       device_id="phone-1", payload={}, review_state=ReviewState.pending, area_code=N5)
-    db_session.add(visit)
-    db_session.flush()
-    db_session.add(EntityVersion(entity_type="household", entity_id=str(household_id), version=2,
-                                 submission_uuids=[str(visit.uuid)],
-                                 changes={"income_per_capita": [5500, 11000], "food_secure": ["no", "yes"]}))
-    db_session.get(Household, household_id).version = 2
 
 
 def read(db_session, filters: Filters, level: str, **options: Any) -> dict[str, dict[str, Any]]:

@@ -16,22 +16,17 @@ from server.models import (
     Area,
     AreaLevel,
     AssistanceMeasure,
-    EntityVersion,
     Household,
     MonitoringCase,
     MonitoringEvent,
     Person,
-    ReviewState,
-    Role,
-    Submission,
-    SubmissionState,
-    User,
 )
 from server.services.exports.datasets import Filters, ReviewFilter
 from server.services.exports.files import Format, write
 from server.services.exports.layers import IDENTIFIER
 from server.services.exports.ledgers import ledger_layers
 from server.services.exports.requests import count_rows
+from tests.server.history import pending_version
 
 PLANNER = ExportView("planner")
 GRANTED = ExportView("supervisor", unmasked=True)
@@ -192,28 +187,10 @@ def county(db_session) -> dict[str, uuid.UUID]:
                                              measure_date=date.fromisoformat(day), recorded_at=at(f"{day}T12:00"),
                                              responsible_person=person)
                            for kind, risks, status, day, person, on_case in measures)
-    _pending_visit(db_session, ids["H4"])
+    pending_version(db_session, ids["H4"], N3, {"water_safe": (False, True), "water_quantity_ok": ("no", "yes")},
+                    received_at=at("2025-03-20T12:00"))
     db_session.flush()
     return ids
-
-
-def _pending_visit(db_session, household_id: uuid.UUID) -> None:
-    """Version 2 of H4, received on 20 March 2025 from a visit no supervisor has approved: its water is now safe."""
-    user = User(username="enum_lx", role=Role.enumerator, password_hash="-")
-    db_session.add(user)
-    db_session.flush()
-    visit = Submission(uuid=uuid.uuid4(), content_sha256="0" * 64, state=SubmissionState.accepted, form_id="household_visit",
-                       form_version=2, subject_type="household", entity_id=household_id, user_id=user.id,
-                       device_id="phone-1", payload={}, review_state=ReviewState.pending, area_code=N3,
-                       received_at=at("2025-03-20T12:00"))
-    db_session.add(visit)
-    db_session.flush()
-    db_session.add(EntityVersion(entity_type="household", entity_id=str(household_id), version=2,
-                                 submission_uuids=[str(visit.uuid)],
-                                 changes={"water_safe": [False, True], "water_quantity_ok": ["no", "yes"]}))
-    household = db_session.get(Household, household_id)
-    household.version = 2
-    household.properties = {**household.properties, "water_safe": True, "water_quantity_ok": "yes"}
 
 
 def read(db_session, filters: Filters, view: ExportView, month: date | None = None) -> dict[str, list[dict]]:

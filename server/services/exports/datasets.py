@@ -106,6 +106,18 @@ def _undone(entity_type: str, entity_id: str, key_filter: str, name: str = "c.ke
             f"AND {key_filter} ORDER BY c.key, ev2.version) u)")  # nosec B608
 
 
+def _folded(filters: Filters, entity_type: str, entity_id: str, record: str, undone: str, extra: str = "") -> str:
+    """`cut` and a LATERAL `st(p, ...)`: the record's properties as they stood at cut.version, its current ones when
+    the filter's state is the current one; `extra` adds columns to st."""
+    return (f"{_cut(entity_type, entity_id, filters)} CROSS JOIN LATERAL (SELECT CASE WHEN cut.version IS NULL "
+            f"THEN {record} ELSE {record} || coalesce({undone}, '{{}}') END AS p{extra}) st")
+
+
+def _existed(filters: Filters, created_at: str) -> str:
+    """The record was there in the filter's state: made by a visit that counts, and (as_of) made by then."""
+    return "coalesce(cut.version, 1) > 0" + (f" AND {created_at} < {filters.until_sql}" if filters.as_of else "")
+
+
 def _point_of(props: str) -> str:
     """A geopoint property ({lat, lon}) as a point; NULL unless both are numbers."""
     return (f"CASE WHEN jsonb_typeof({props}->'lat') = 'number' AND jsonb_typeof({props}->'lon') = 'number' "
@@ -150,12 +162,11 @@ def households(filters: Filters, view: ExportView) -> list[Layer]:
     columns, values = _properties("household", view, "st.p", HOUSEHOLD_COLUMNS)
     if filters.folded:
         undone = _undone("household", "h.id::text", "c.key NOT LIKE 'members/%'")
-        state = (f"{_cut('household', 'h.id::text', filters)} CROSS JOIN LATERAL (SELECT CASE WHEN cut.version IS NULL "
-                 f"THEN h.properties ELSE h.properties || coalesce({undone}, '{{}}') END AS p) st")
+        state = _folded(filters, "household", "h.id::text", "h.properties", undone)
         location = _point_of("(st.p->'location')")
         geometry = f"CASE WHEN cut.version IS NULL THEN h.location ELSE {location} END"
         version = "coalesce(cut.version, h.version)"
-        exists = "coalesce(cut.version, 1) > 0" + (f" AND h.created_at < {filters.until_sql}" if filters.as_of else "")
+        exists = _existed(filters, "h.created_at")
     else:
         state, geometry, version, exists = ("CROSS JOIN LATERAL (SELECT h.properties AS p) st", "h.location", "h.version",
                                             "true")
@@ -194,11 +205,9 @@ def people(filters: Filters, view: ExportView) -> list[Layer]:
         joined_later = ("EXISTS (SELECT 1 FROM entity_version ev3 WHERE ev3.entity_type = 'household' "
                         f"AND ev3.entity_id = h.id::text AND ev3.version > cut.version "
                         f"AND ev3.changes->({member} || 'name')->0 = 'null'::jsonb)")  # nosec B608
-        state = (f"{_cut('household', 'h.id::text', filters)} CROSS JOIN LATERAL (SELECT CASE WHEN cut.version IS NULL "
-                 f"THEN {record} ELSE {record} || coalesce({undone}, '{{}}') END AS p, "
-                 f"cut.version IS NOT NULL AND {joined_later} AS joined_later) st")
-        exists = "coalesce(cut.version, 1) > 0 AND NOT st.joined_later"
-        exists += f" AND h.created_at < {filters.until_sql}" if filters.as_of else ""
+        state = _folded(filters, "household", "h.id::text", record, undone,
+                        f", cut.version IS NOT NULL AND {joined_later} AS joined_later")
+        exists = f"{_existed(filters, 'h.created_at')} AND NOT st.joined_later"
     else:
         state, exists = f"CROSS JOIN LATERAL (SELECT {record} AS p) st", "true"
     sql = f"person pe JOIN household h ON h.id = pe.household_id {state}"
@@ -231,9 +240,8 @@ def villages(filters: Filters, view: ExportView, shape: Shape = Shape.point) -> 
                                ("admin_village", "admin_villages", _label("行政村", "Administrative villages"))):
         if filters.folded:
             undone = _undone("village", "a.code", "true")
-            state = (f"{_cut('village', 'a.code', filters)} CROSS JOIN LATERAL (SELECT CASE WHEN cut.version IS NULL "
-                     f"THEN coalesce(v.properties, '{{}}') ELSE v.properties || coalesce({undone}, '{{}}') END AS p, "
-                     f"CASE WHEN cut.version IS NULL THEN v.version ELSE cut.version END AS version) st")
+            state = _folded(filters, "village", "a.code", "coalesce(v.properties, '{}')", undone,
+                            ", coalesce(cut.version, v.version) AS version")
         else:
             state = "CROSS JOIN LATERAL (SELECT coalesce(v.properties, '{}'::jsonb) AS p, v.version) st"
         if shape is Shape.point:

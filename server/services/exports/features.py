@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,10 +17,10 @@ from core.masking import ExportView
 from server import paging
 from server.services import tiles
 from server.services.auth import Principal
+from server.services.exports import indicators
 from server.services.exports.datasets import Filters, ReviewFilter, households, villages
 from server.services.exports.layers import Kind, Layer
 
-INDICATORS = "server.services.exports.indicators"
 GEOMETRY = "geometry"  # the label Layer.query gives its geometry
 
 
@@ -47,12 +46,8 @@ def _sources() -> dict[str, Source]:
     """What builds each collection (a layer is a statement until executed, but a statement takes some milliseconds to
     build: a page builds only its own)."""
     sources: dict[str, Source] = {"households": households, "natural_villages": villages, "admin_villages": villages}
-    # The indicator layers are a module of their own, written beside this one: offered wherever it is installed.
-    if importlib.util.find_spec(INDICATORS) is not None:
-        from server.services.exports import indicators
-
-        for level in indicators.LEVELS:
-            sources[f"indicators_{level}"] = partial(indicators.indicator_layers, levels=(level,))
+    for level in indicators.LEVELS:
+        sources[f"indicators_{level}"] = partial(indicators.indicator_layers, levels=(level,))
     return sources
 
 

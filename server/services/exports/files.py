@@ -12,10 +12,12 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import shapely
 from openpyxl import Workbook
@@ -43,6 +45,7 @@ class Format(StrEnum):
     shp = "shp"
     kml = "kml"
     xlsx = "xlsx"
+    json = "json"  # for the pages: each layer's columns with their labels, and its rows as objects
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ MEDIA_TYPES = {
     Format.csv: "text/csv; charset=utf-8",
     Format.kml: "application/vnd.google-earth.kml+xml",
     Format.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Format.json: "application/json",
 }
 ZIP = "application/zip"
 
@@ -210,14 +214,26 @@ def escaped(value: Any) -> Any:
     return value
 
 
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):  # an aggregate of PostgreSQL numerics (a median)
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not exported as JSON")
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def _place_headers(layer: Layer) -> list[str]:
     if layer.shape is Shape.point:
         return ["lon", "lat"]
     return ["wkt"] if layer.shape else []
 
 
-def _table_rows(session: Session, layer: Layer, counted: _Counter,
-                opened: Opener | None) -> Iterator[list[Any]]:
+def _table_rows(session: Session, layer: Layer, counted: _Counter, opened: Opener | None,
+                escape: bool = True) -> Iterator[list[Any]]:
+    """Rows with their place first (lon and lat, or WKT), text cells escaped for a spreadsheet unless told."""
+    plain = escaped if escape else _as_is
     for rows in batches(session, layer, opened):
         if layer.shape:
             shapes = shapely.from_wkb([row[0] for row in rows])
@@ -227,10 +243,10 @@ def _table_rows(session: Session, layer: Layer, counted: _Counter,
                           for shape, (x, y) in zip(shapes, places, strict=True)]
             else:
                 places = [[None if shape is None else shapely.to_wkt(shape, rounding_precision=7)] for shape in shapes]
-            values: Iterator[list[Any]] = (place + [escaped(v) for v in row[1:]]
+            values: Iterator[list[Any]] = (place + [plain(v) for v in row[1:]]
                                            for place, row in zip(places, rows, strict=True))
         else:
-            values = ([escaped(v) for v in row] for row in rows)
+            values = ([plain(v) for v in row] for row in rows)
         yield from values
         counted(layer, len(rows))
 
@@ -316,6 +332,26 @@ def _letters() -> Iterator[str]:
         yield get_column_letter(i)
 
 
+def _json(session: Session, layers: Sequence[Layer], work: Path, counted: _Counter,
+          opened: Opener | None) -> list[Path]:
+    """{"layers": [{"name", "title", "columns": [{"name", "kind", "label"}], "rows": [{...}]}]}, written a row at a
+    time; a point is its lon and lat, a boundary its WKT (pages draw boundaries from the map tiles)."""
+    path = work / "layer.json"
+    with path.open("wb") as out:
+        out.write(b'{"layers":[')
+        for n, layer in enumerate(layers):
+            columns = [{"name": name, "kind": "decimal", "label": {}} for name in _place_headers(layer)]
+            columns += [{"name": c.name, "kind": c.kind.value, "label": dict(c.label)} for c in layer.columns]
+            head = {"name": layer.name, "title": dict(layer.title), "columns": columns}
+            out.write((b"," if n else b"") + orjson.dumps(head)[:-1] + b',"rows":[')
+            names = [c["name"] for c in columns]
+            for i, row in enumerate(_table_rows(session, layer, counted, opened, escape=False)):
+                out.write((b"," if i else b"") + orjson.dumps(dict(zip(names, row, strict=True)), default=_number))
+            out.write(b"]}")
+        out.write(b"]}")
+    return [path]
+
+
 def _cell(value: Any) -> Any:
     # Excel keeps no time zone: a time is written as China time, the time the county works in.
     if isinstance(value, datetime) and value.tzinfo is not None:
@@ -325,5 +361,5 @@ def _cell(value: Any) -> Any:
 
 _WRITERS: dict[Format, Callable[..., list[Path]]] = {
     Format.gpkg: _gdal(Format.gpkg), Format.geojson: _gdal(Format.geojson), Format.shp: _gdal(Format.shp),
-    Format.kml: _gdal(Format.kml), Format.csv: _csv, Format.xlsx: _xlsx,
+    Format.kml: _gdal(Format.kml), Format.csv: _csv, Format.xlsx: _xlsx, Format.json: _json,
 }
