@@ -60,7 +60,7 @@ class Written:
 MEDIA_TYPES = {
     Format.gpkg: "application/geopackage+sqlite3",
     Format.geojson: "application/geo+json",
-    Format.csv: "text/csv; charset=utf-8",
+    Format.csv: "text/csv",  # Flask adds "; charset=utf-8" to a text type
     Format.kml: "application/vnd.google-earth.kml+xml",
     Format.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     Format.json: "application/json",
