@@ -31,7 +31,10 @@ from core.clock import CHINA
 from core.errors import InvalidInput
 from server.services.exports.layers import Kind, Layer, Shape
 
-BATCH_ROWS = 20_000
+# Rows fetched, converted and written at a time. A row of the households layer is some 110 Python objects, so a batch
+# of 20,000 held about 150 MB: at 2,000, a million households export at ogr2ogr's rate in 277 MB at the peak instead
+# of 455 (bench/export_bench.py).
+BATCH_ROWS = 2_000
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows below its header; more go on to a continued sheet
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # ASVS 1.2.10: a cell that a spreadsheet would run as a formula
 
