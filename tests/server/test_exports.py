@@ -379,3 +379,82 @@ def test_the_wire_names_are_the_services_names():
     assert export_schemas.REVIEWS == [r.value for r in ReviewFilter]
     assert export_schemas.SHAPES == [s.value for s in Shape]
     assert export_schemas.JOB_STATES == [s.value for s in ExportState]
+
+
+def _set_role(app: Flask, username: str, role: Role) -> None:
+    with app.app_context():
+        db.session.execute(text("UPDATE app_user SET role = :r WHERE username = :u"), {"r": role.value, "u": username})
+        db.session.commit()
+
+
+def test_an_unmasked_file_is_downloaded_only_while_its_asker_holds_the_grant(world, committed_app):
+    client, supervisor = world["client"], world["supervisor"]
+    asked = client.post("/api/v1/export-jobs", json={"dataset": "people", "format": "csv", "review": "any",
+                                                     "unmasked": True}, headers=supervisor)
+    assert asked.status_code == 202, asked.json
+    job = _finished(client, asked.headers["Location"], supervisor)
+    with committed_app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "export.download"))
+    first = client.get(job["download"], headers=supervisor)
+    assert first.status_code == 200 and NAME in first.get_data().decode("utf-8-sig")
+    with committed_app.app_context():
+        after = db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "export.download"))
+    assert after == before + 1
+    _set_role(committed_app, "sup_a", Role.planner)  # a role change applies on the next request (C4)
+    try:
+        again = client.get(job["download"], headers=supervisor)
+    finally:
+        _set_role(committed_app, "sup_a", Role.supervisor)
+    assert again.status_code == 403 and NAME not in again.get_data().decode("utf-8", "replace")
+
+
+def test_a_job_whose_asker_lost_the_role_fails_instead_of_running(world, committed_app, tmp_path):
+    with committed_app.app_context():
+        planner = db.session.scalar(text("SELECT id FROM app_user WHERE username = 'planner_b'"))
+        job = ExportJob(id=uuid.uuid4(), user_id=planner, request={"dataset": "households", "format": "csv"})
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    _set_role(committed_app, "planner_b", Role.enumerator)
+    try:
+        jobs.run(committed_app, job_id, tmp_path)
+    finally:
+        _set_role(committed_app, "planner_b", Role.planner)
+    with committed_app.app_context():
+        failed = db.session.get(ExportJob, job_id)
+        assert failed.state is ExportState.failed and failed.error["code"] == "forbidden" and failed.file_name is None
+    assert not list((tmp_path / str(job_id)).glob("*"))
+
+
+def test_a_file_past_its_time_is_removed_and_its_job_expired(world, committed_app, tmp_path):
+    with committed_app.app_context():
+        planner = db.session.scalar(text("SELECT id FROM app_user WHERE username = 'planner_a'"))
+        job = ExportJob(id=uuid.uuid4(), user_id=planner, state=ExportState.done, file_name="households.csv",
+                        request={"dataset": "households", "format": "csv"})
+        db.session.add(job)
+        db.session.flush()
+        db.session.execute(text("UPDATE export_job SET expires_at = now() - interval '1 minute' WHERE id = :id"),
+                           {"id": job.id})
+        (tmp_path / str(job.id)).mkdir()
+        (tmp_path / str(job.id) / "households.csv").write_text("x")
+        assert jobs.expire(db.session, tmp_path) == 1
+        db.session.commit()
+        assert db.session.get(ExportJob, job.id).state is ExportState.expired
+        assert not (tmp_path / str(job.id)).exists()
+
+
+def test_the_cli_writes_an_export_as_the_user_it_names_with_its_progress(world, committed_app, tmp_path):
+    runner = committed_app.test_cli_runner()
+    result = runner.invoke(args=["exports", "make", "households", "--as", "planner_a", "--format", "csv",
+                                 "--review", "any", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    # The bar (on a terminal it fills; here click prints its label) and the summary.
+    assert "households → csv" in result.output and "households: 3" in result.output
+    rows = list(csv.DictReader((tmp_path / "households_all_any.csv").open(encoding="utf-8-sig")))
+    assert len(rows) == 3 and "householder_name" not in rows[0]
+    refused = runner.invoke(args=["exports", "make", "households", "--as", "planner_a", "--unmasked", "--out",
+                                  str(tmp_path)])
+    assert refused.exit_code == 1 and "personal_data_not_granted" in refused.output
+    outside = runner.invoke(args=["exports", "make", "households", "--as", "planner_a", "--area", "532931",
+                                  "--out", str(tmp_path)])
+    assert outside.exit_code == 1 and "not_found" in outside.output

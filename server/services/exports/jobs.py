@@ -25,7 +25,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, DomainError, Forbidden, NotFound
-from server.models import Action, ExportJob, ExportState, User, may
+from core.masking import ExportView
+from server.models import Action, AuditOutcome, ExportJob, ExportState, User, may
+from server.services import audit
 from server.services.auth import Principal, principal_of
 from server.services.exports.requests import ExportRequest, count_rows, layers_for, make
 
@@ -56,11 +58,22 @@ def job_of(session: Session, viewer: Principal, job_id: uuid.UUID) -> ExportJob:
 
 
 def file_of(session: Session, viewer: Principal, job_id: uuid.UUID, directory: Path) -> tuple[ExportJob, Path]:
-    """The finished job's file. Raises NotFound (not the viewer's), Conflict (not finished or expired)."""
+    """The finished job's file, for its asker as the asker is now; each download of an unmasked file is audited in the
+    caller's transaction.
+
+    Raises:
+        NotFound: not the viewer's job.
+        Conflict: not finished, failed or expired.
+        Forbidden: an unmasked file, and the viewer no longer holds the grant that made it.
+    """
     job = job_of(session, viewer, job_id)
     if job.state is not ExportState.done or job.file_name is None:
         raise Conflict(f"Export {job_id} is {job.state.value}, not ready to download. 导出任务尚未完成，无法下载。",
                        code="export_not_ready", details={"state": job.state.value})
+    if job.request.get("unmasked"):
+        ExportView(viewer.role, unmasked=True)  # refuses a reader who lost the grant since the file was made
+        audit.record(session, "export.download", AuditOutcome.success, actor_id=viewer.user_id, actor=viewer.username,
+                     target=str(job.id), area_code=job.request.get("area_code"))
     return job, directory / str(job.id) / job.file_name
 
 

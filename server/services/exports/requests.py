@@ -114,3 +114,21 @@ def make(session: Session, viewer: Principal, request: ExportRequest, directory:
                  details=request.stored())
     opened = protector.open_stored if request.unmasked else None
     return write(session, layers, request.format, directory, request.stem, progress, opened)
+
+
+def make_now(session: Session, viewer: Principal, request: ExportRequest, directory: Path, protector: Protector,
+             limit: int) -> tuple[Path, Written]:
+    """An export made while the reader waits, into `directory`; the caller removes it once sent.
+
+    Raises:
+        InvalidInput: export_too_large, more than `limit` rows: a job is the way (and what layers_for raises).
+    """
+    layers = layers_for(session, viewer, request)
+    rows = count_rows(session, layers)
+    if rows > limit:
+        raise InvalidInput(f"This export holds {rows} rows, more than {limit} made while you wait: ask for it with "
+                           f"POST /api/v1/export-jobs and download it when it is done. "
+                           f"此导出共 {rows} 行，超过即时导出上限 {limit} 行，"
+                           "请通过 POST /api/v1/export-jobs 提交导出任务，完成后下载。",
+                           code="export_too_large", details={"rows": rows, "limit": limit})
+    return make(session, viewer, request, directory, protector, layers=layers)
