@@ -13,6 +13,7 @@ from server import cli, config, middleware
 from server.api import docs, register_api
 from server.bodies import GzipRequests, StrictJSONProvider
 from server.extensions import api, csrf, db, migrate
+from server.fieldapp import blueprint as field_app
 from server.services.exports import jobs
 from server.web import blueprint as web_blueprint
 from server.web import vendor
@@ -43,5 +44,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(docs.static_files)
     app.register_blueprint(web_blueprint)
     app.register_blueprint(vendor.blueprint)
+    app.register_blueprint(field_app)
     cli.register(app)
     return app

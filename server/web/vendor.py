@@ -11,6 +11,8 @@ from flask import Blueprint, Response, abort, current_app, send_from_directory
 FILES: dict[str, tuple[str, str]] = {
     "ol.js": ("ol/dist/ol.js", "text/javascript; charset=utf-8"),  # OpenLayers' full UMD build: the global `ol`
     "ol.css": ("ol/ol.css", "text/css; charset=utf-8"),
+    # JsonLogic for the field app's forms: the package's single-file ES module build
+    "json-logic-engine.js": ("json-logic-engine/dist/esm/index.js", "text/javascript; charset=utf-8"),
 }
 
 # The files change only with package-lock.json; a day in the browser's cache, then a conditional request (304).
