@@ -7,7 +7,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, url_for
 
 from server.web import vendor
 
@@ -51,6 +51,11 @@ def build() -> str:
 
 
 @blueprint.get("/app")
+def bare() -> Response:
+    """/app/ is the app: a worker controls only the pages under its own folder."""
+    return redirect(url_for("fieldapp.page"), code=308)
+
+
 @blueprint.get("/app/")
 def page() -> Response:
     response = Response(render_template("app.html", build=build()), mimetype="text/html")
@@ -76,7 +81,7 @@ def manifest() -> Response:
         "short_name": "入户调查",
         "lang": "zh-CN",
         "start_url": url_for("fieldapp.page"),
-        "scope": url_for("fieldapp.page") + "/",
+        "scope": url_for("fieldapp.page"),
         "display": "standalone",
         "background_color": "#ffffff",
         "theme_color": "#166534",
