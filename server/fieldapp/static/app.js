@@ -388,8 +388,9 @@ async function outboxPage () {
     .map((i) => i.supersedes).filter(Boolean))
   const attention = needsAttention(sent, reviews, corrected)
   const filesWaiting = files.filter((f) => !f.uploaded && sent.some((e) => e.item.uuid === f.uuid && ['accepted', 'duplicate'].includes(e.status)))
+  const names = await namesOf()
   const row = (entry) => h('li', {}, h('a', { href: `#/sent/${entry.item.uuid}`, class: 'row', dataset: { uuid: entry.item.uuid } },
-    h('strong', {}, entry.item.form_id), h('span', {}, `${entry.item.subject.area_code} · ${when(entry.item.collected_at)}`),
+    h('strong', {}, names.subject(entry.item.subject)), h('span', {}, `${names.form(entry.item)} · ${when(entry.item.collected_at)}`),
     stateTag(entry, reviews.get(entry.item.uuid))))
   const sentRecently = sent.filter((e) => !attention.includes(e))
     .sort((a, b) => b.answered_at.localeCompare(a.answered_at)).slice(0, 50)
@@ -408,6 +409,18 @@ async function outboxPage () {
     h('section', { id: 'sent' }, h('h2', {}, t('已送达', 'Received by the server')), h('ul', {}, sentRecently.map(row))))
 }
 
+/** How the phone names a visit's subject and form to a person: the head's name and village, the form's title. */
+async function namesOf () {
+  const [households, areaList, forms] = await Promise.all([store.all('households'), store.all('areas'), store.all('forms')])
+  const byId = new Map(households.map((hh) => [hh.id, hh]))
+  const areas = new Map(areaList.map((a) => [a.code, a]))
+  const titles = new Map(forms.map((f) => [`${f.summary.form_id}@${f.summary.version}`, f.definition.title]))
+  return {
+    subject: (subject) => [byId.get(subject.id)?.householder_name, areaName(areas, subject.area_code)].filter(Boolean).join(' · '),
+    form: (item) => label(titles.get(`${item.form_id}@${item.form_version}`)) || item.form_id
+  }
+}
+
 async function sentPage (uuid) {
   const entry = (await store.get('sent', uuid)) ||
     ((await store.get('outbox', uuid)) && { item: (await store.get('outbox', uuid)).item, status: 'waiting' })
@@ -416,12 +429,13 @@ async function sentPage (uuid) {
   const files = (await store.all('files')).filter((f) => f.uuid === uuid)
   const form = await store.get('forms', `${entry.item.form_id}@${entry.item.form_version}`)
   const canCorrect = entry.status === 'invalid' || review?.state === 'rejected'
+  const names = await namesOf()
   show(nav('outbox'),
-    h('h1', {}, form ? label(form.definition.title) : entry.item.form_id),
+    h('h1', {}, names.form(entry.item)),
     h('p', {}, stateTag(entry, review)),
     h('dl', { class: 'facts' },
+      h('dt', {}, t('走访对象', 'Subject')), h('dd', {}, names.subject(entry.item.subject)),
       h('dt', {}, t('完成时间', 'Finished')), h('dd', {}, when(entry.item.collected_at)),
-      h('dt', {}, t('村', 'Area')), h('dd', {}, entry.item.subject.area_code),
       h('dt', {}, t('编号', 'Id')), h('dd', { class: 'code' }, uuid),
       h('dt', {}, t('照片', 'Files')), h('dd', {}, files.length
         ? files.map((f) => `${f.name} ${f.uploaded ? t('已上传', 'uploaded') : f.error ? f.error.message : t('待上传', 'to upload')}`).join('；')
