@@ -27,3 +27,12 @@ def latlon(lat: float | None, lon: float | None) -> dict[str, float] | None:
 def bbox_columns(column: Any) -> tuple[ColumnElement[float], ...]:
     """SQL expressions giving (west, south, east, north) of a geometry column."""
     return func.ST_XMin(column), func.ST_YMin(column), func.ST_XMax(column), func.ST_YMax(column)
+
+
+# About 10 m at Yunnan's latitudes: a phone tells "in the village or not" from it, at a fraction of the points.
+SIMPLIFY_DEGREES = 0.0001
+
+
+def simplified_geojson(column: Any) -> ColumnElement[str]:
+    """SQL giving a boundary as GeoJSON text, simplified (its topology kept) and to 6 decimals (about 0.1 m)."""
+    return func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(column, SIMPLIFY_DEGREES), 6)

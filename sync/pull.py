@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -35,7 +37,7 @@ Position = tuple[int, int]  # (transaction id, sequence number) of the last chan
 START: Position = (0, 0)
 
 _AREA_COLUMNS = (Area.code, Area.level, Area.parent_code, Area.name_zh, Area.name_en, Area.retired_at.is_not(None),
-                 *geo.latlon_columns(Area.centroid), *geo.bbox_columns(Area.boundary))
+                 geo.simplified_geojson(Area.boundary), *geo.latlon_columns(Area.centroid), *geo.bbox_columns(Area.boundary))
 
 
 @dataclass(frozen=True)
@@ -121,14 +123,15 @@ def _page_query(reader: Reader, after: Position, limit: int, waiting: bool = Fal
 
 
 def _areas(session: Session, codes: list[str], view: DeviceView) -> Rendered:
-    """Areas with `retired` (added in protocol version 1, as it allows): a retired area stays on the phone for the
-    households in it, but is no longer offered for new ones (server.models.areas.Area)."""
-    for code, level, parent_code, name_zh, name_en, retired, lat, lon, *box in session.execute(
+    """Areas with `retired` and `boundary` (added in protocol version 1, as it allows): a retired area stays on the
+    phone for the households in it, but is no longer offered for new ones (server.models.areas.Area); the boundary,
+    simplified GeoJSON, lets a phone with no signal tell whether a fix lies in the village."""
+    for code, level, parent_code, name_zh, name_en, retired, boundary, lat, lon, *box in session.execute(
             select(*_AREA_COLUMNS).where(Area.code.in_(codes))):
         yield code, None, {
             "code": code, "level": level.value, "parent_code": parent_code, "name": {"zh": name_zh, "en": name_en},
             "centroid": geo.latlon(lat, lon), "bbox": None if box[0] is None else [float(v) for v in box],
-            "retired": retired,
+            "retired": retired, "boundary": None if boundary is None else json.loads(boundary),
         }
 
 

@@ -172,16 +172,19 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     draft_id = page.evaluate("location.hash.slice('#/visit/'.length)")
     definition = FormDefinition.from_document(json.loads((loader.DEFINITIONS_DIR / "household_visit" / "v2.json").read_text()))
     answers = answers_for(definition, area_code, fix)
-    # A fix worse than the form's limit is refused and said so; the phone's next, better one is taken.
-    context.set_geolocation({"latitude": fix["lat"], "longitude": fix["lon"], "accuracy": 400})
+    # A fix worse than the form's limit is refused and said so, and one outside the village's pulled boundary is
+    # pointed out; the phone's next fix, good and at the door, is taken.
+    context.set_geolocation({"latitude": fix["lat"] + 0.3, "longitude": fix["lon"], "accuracy": 400})
     page.click("main button[data-locate='location']")
     wait_until(page, "document.querySelector(\"div.field[data-path='location'] .geo-refused\") !== null")
     assert "400 米，超过允许的" in page.inner_text("div.field[data-path='location'] .geo-status")
+    assert page.is_visible("#outside-area")
     context.set_geolocation({"latitude": fix["lat"], "longitude": fix["lon"], "accuracy": fix["accuracy_m"]})
     driver = Driver(page, "main", data=lambda: stored(page, "drafts", draft_id)["data"], locate=lambda want: None,
                     photo=big_photo())
     driver.drive(answers)
     assert "精度 8 米" in page.inner_text("div.field[data-path='location'] .geo-value")
+    assert page.is_hidden("#outside-area")
     page.locator("div.repeat-row[data-path='members[1]']").scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "form.png"))
     page.click("#finish")

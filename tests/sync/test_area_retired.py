@@ -69,7 +69,7 @@ def test_a_retirement_reaches_the_phones_in_scope_as_an_area_change_and_so_does_
     areas = {c["id"]: c["data"] for c in changes if c["kind"] == "area"}
     assert set(areas) == {AREA, "532922102"}  # the county, unchanged, is not sent again
     assert areas[AREA] == {"code": AREA, "level": "township", "parent_code": "532922", "name": {"zh": "苍山西镇", "en": None},
-                           "centroid": None, "bbox": None, "retired": True}
+                           "centroid": None, "bbox": None, "retired": True, "boundary": None}
     assert areas["532922102"]["retired"] is False
     assert pull_all(client, other_county, other_cursor)[0] == []  # 剑川 is not told of 漾濞's areas
 

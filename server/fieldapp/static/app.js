@@ -7,6 +7,7 @@ import { shrink } from './photos.js'
 import * as store from './store.js'
 import * as sync from './sync.js'
 import * as visits from './visits.js'
+import { inside } from './places.js'
 import { parametersFor } from './yearly.js'
 
 const view = document.getElementById('view')
@@ -280,6 +281,11 @@ async function visitPage (draftId) {
   const files = (await store.all('files')).filter((f) => f.uuid === draft.id && f.blob)
   for (const file of files) previews.set(file.name, URL.createObjectURL(file.blob))
   const holder = h('div', { class: 'form-holder' })
+  const area = await store.get('areas', draft.subject.area_code)
+  // A fix outside the village is not refused (a household may live at its edge), but the enumerator is told.
+  const whereabouts = h('p', { class: 'notice', id: 'outside-area', role: 'status', hidden: true },
+    t(`定位点不在${label(area?.name)}范围内：请确认是在这户门口定位的。`,
+      `The fix is outside ${label(area?.name)}: make sure it was taken at this household's door.`))
   const problems = h('p', { class: 'error', role: 'alert', hidden: true })
   const controller = renderForm(holder, definition, {
     language: current(),
@@ -296,7 +302,11 @@ async function visitPage (draftId) {
       },
       urlOf: (name) => previews.get(name) || null
     },
-    locate: (field) => locate(field, draft)
+    locate: async (field) => {
+      const fix = await locate(field, draft)
+      whereabouts.hidden = inside(area?.boundary, fix.lat, fix.lon) !== false
+      return fix
+    }
   })
   if (draft.server_errors?.length) controller.showErrors(draft.server_errors)
   const finish = async () => {
@@ -325,7 +335,7 @@ async function visitPage (draftId) {
   show(h('h1', {}, label(definition.title)),
     h('p', { class: 'subject' }, subjectLine(draft)),
     draft.supersedes ? h('p', { class: 'notice' }, t('这是对已退回走访的更正，发送后会替代原记录。', 'This corrects a returned visit; once sent it replaces it.')) : null,
-    holder, problems,
+    whereabouts, holder, problems,
     h('div', { class: 'actions sticky' },
       h('button', { type: 'button', id: 'finish', class: 'primary', onclick: finish }, t('完成并保存', 'Finish and save')),
       h('button', { type: 'button', id: 'discard', onclick: discard }, t('放弃', 'Discard'))))
