@@ -139,6 +139,24 @@ def api(url: str, token: str, method: str, path: str, payload: Any = None) -> An
     return answer.json() if answer.body else None
 
 
+def signed_in(chromium, served: Served, fix: dict[str, float]):
+    """A phone (its context, page and page errors) signed in as the enumerator, synced, its worker in charge."""
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 412, "height": 900}, permissions=["geolocation"],
+                                   geolocation={"latitude": fix["lat"], "longitude": fix["lon"], "accuracy": fix["accuracy_m"]})
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(served.url + "/app/")
+    page.fill("input[name=username]", ENUMERATOR.username)
+    page.fill("input[name=password]", ENUMERATOR.password)
+    page.click("form.login button[type=submit]")
+    wait_until(page, "document.querySelectorAll('ul.households a[data-household]').length > 0")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    assert page.inner_text("#sync-status").endswith("无待发送")
+    return context, page, errors
+
+
 def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     engine = create_engine(served.database_url)
@@ -147,22 +165,7 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
             "SELECT code, ST_Y(ST_PointOnSurface(boundary)), ST_X(ST_PointOnSurface(boundary)) FROM area "
             "WHERE level = 'natural_village' AND code LIKE '532922%' AND boundary IS NOT NULL ORDER BY code LIMIT 1")).one()
     fix = {"lat": round(lat, 6), "lon": round(lon, 6), "accuracy_m": 8.0}
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 412, "height": 900}, permissions=["geolocation"],
-                                   geolocation={"latitude": fix["lat"], "longitude": fix["lon"], "accuracy": 8})
-    page = context.new_page()
-    page.set_default_timeout(10000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-
-    # Sign in once; the first sync brings the team's households, villages and forms, and the worker takes the page.
-    page.goto(served.url + "/app/")
-    page.fill("input[name=username]", ENUMERATOR.username)
-    page.fill("input[name=password]", ENUMERATOR.password)
-    page.click("form.login button[type=submit]")
-    wait_until(page, "document.querySelectorAll('ul.households a[data-household]').length > 0")
-    wait_until(page, "navigator.serviceWorker.controller !== null")
-    assert page.inner_text("#sync-status").endswith("无待发送")
-
+    context, page, errors = signed_in(chromium, served, fix)
     # Offline from here: a new household's first visit, answered through the widgets.
     context.set_offline(True)
     page.click("a[href='#/new']")
@@ -311,3 +314,49 @@ def same_as_the_simulator(served: Served, engine, item: dict[str, Any]) -> list[
         if members[0] != members[1]:
             differences.append(f"members: {members[0]!r} != {members[1]!r}")
     return differences
+
+
+def test_a_revisit_starts_from_the_pulled_household_and_refused_answers_go_back_to_their_fields(chromium, served):
+    engine = create_engine(served.database_url)
+    with engine.connect() as connection:
+        household_id, name, version, household_type, members = connection.execute(text(
+            "SELECT h.id, h.householder_name, h.version, h.properties->>'household_type', count(p.id) FROM household h "
+            "JOIN person p ON p.household_id = h.id WHERE h.area_code LIKE '532922%' AND h.householder_name IS NOT NULL "
+            "GROUP BY h.id HAVING count(p.id) >= 2 ORDER BY h.household_no LIMIT 1")).one()
+    engine.dispose()
+    context, page, errors = signed_in(chromium, served, {"lat": 25.67, "lon": 99.95, "accuracy_m": 8.0})
+
+    # Found by the head's name; the visit starts from what the pull brought, with the version it was shown at.
+    page.fill("#search", name)
+    wait_until(page, "document.querySelectorAll('ul.households a[data-household]').length === 1")
+    page.click(f"a[data-household='{household_id}']")
+    page.click("button[data-form=household_visit]")
+    wait_until(page, "location.hash.startsWith('#/visit/')")
+    draft = stored(page, "drafts", page.evaluate("location.hash.slice('#/visit/'.length)"))
+    assert draft["base_version"] == version and draft["subject"]["id"] == str(household_id)
+    assert draft["data"]["household_type"] == household_type
+    assert page.locator("main div.repeat-row[data-path^='members[']").count() == members
+    assert page.input_value("main [name='members[0].name']") != ""
+
+    # Finished as it stands (as an older app that did not check might): the server refuses it, and its errors come
+    # back onto the fields of the correction.
+    uuid_sent = page.evaluate("""async (id) => {
+      const store = await import('/app/static/store.js'); const visits = await import('/app/static/visits.js')
+      const draft = await store.get('drafts', id); const form = await store.get('forms', draft.form_key)
+      return (await visits.finishDraft(draft, form.definition, draft.data)).uuid }""", draft["id"])
+    page.goto(served.url + "/app/#/outbox")
+    page.click("#sync-now")
+    wait_until(page, f"document.querySelector('#attention a[data-uuid=\"{uuid_sent}\"] [data-status]')?.dataset.status === 'invalid'")
+    page.click(f"#attention a[data-uuid='{uuid_sent}']")
+    assert "visit_date" in page.inner_text("#server-errors")
+    page.click("#correct")
+    wait_until(page, "document.querySelector(\"div.field[data-path='visit_date'].invalid .field-error\") !== null")
+    assert "必填" in page.inner_text("div.field[data-path='visit_date'] .field-error")
+
+    # In English at a touch, kept across reloads.
+    with page.expect_navigation():
+        page.click("#language")
+    wait_until(page, "document.querySelector('#finish')?.textContent === 'Finish and save'")
+    assert page.inner_text("#language") == "中文"
+    assert errors == []
+    context.close()

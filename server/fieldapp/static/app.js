@@ -308,7 +308,6 @@ async function visitPage (draftId) {
       return fix
     }
   })
-  if (draft.server_errors?.length) controller.showErrors(draft.server_errors)
   const finish = async () => {
     const errors = controller.check()
     if (errors.length) {
@@ -339,6 +338,8 @@ async function visitPage (draftId) {
     h('div', { class: 'actions sticky' },
       h('button', { type: 'button', id: 'finish', class: 'primary', onclick: finish }, t('完成并保存', 'Finish and save')),
       h('button', { type: 'button', id: 'discard', onclick: discard }, t('放弃', 'Discard'))))
+  // The server's errors on a refused visit, marked on the fields being corrected (once the form is on the page).
+  if (draft.server_errors?.length) controller.showErrors(draft.server_errors)
   closeView = () => {
     controller.destroy()
     for (const url of previews.values()) URL.revokeObjectURL(url)
