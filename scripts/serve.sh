@@ -24,6 +24,7 @@ cat <<TXT
     API document:  http://$host:$port/api/v1/openapi.json
     API docs:      http://$host:$port/api/v1/docs
     sign in:       http://$host:$port/login
+    field app:     http://$host:$port/app/   (enumerators, on their phones)
 $(flask demo accounts)
 
 TXT

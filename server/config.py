@@ -72,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
     # the pages' CSP then allows; empty, the map draws our own area boundaries on a plain background.
     "MAP_TILE_URL": "",
     "MAP_TILE_ATTRIBUTION": "",
+    # The field app's release name, which names its worker's cache: empty, a digest of the app's files, so each
+    # release installs itself on the phones (server/fieldapp). Set it to roll phones to a given release by hand.
+    "FIELD_APP_BUILD": "",
     # Where `npm ci` installed the front-end libraries of package-lock.json that server/web/vendor.py serves.
     "FRONTEND_PACKAGES_DIR": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules"),
 }

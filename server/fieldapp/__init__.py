@@ -47,7 +47,7 @@ def _build_of(packages_dir: str) -> str:
 
 
 def build() -> str:
-    return current_app.config.get("FIELD_APP_BUILD") or _build_of(current_app.config["FRONTEND_PACKAGES_DIR"])
+    return current_app.config["FIELD_APP_BUILD"] or _build_of(current_app.config["FRONTEND_PACKAGES_DIR"])
 
 
 @blueprint.get("/app")

@@ -90,12 +90,18 @@ def wait_until(page, expression: str, timeout: float = 20, arg: Any = None) -> A
     return value
 
 
-STORE = "async ([name, key]) => { const s = await import('/app/static/store.js'); return key === undefined ? s.all(name) : s.get(name, key) }"
+STORE = """async ([name, key]) => {
+  const s = await import('/app/static/store.js'); return key === undefined ? s.all(name) : s.get(name, key) }"""
 
 
 def stored(page, name: str, key: str | None = None) -> Any:
     """What the app keeps in its IndexedDB store `name` (all of it, or one key)."""
     return page.evaluate(STORE, [name, key] if key is not None else [name])
+
+
+def shown_as(uuid_: str, status: str, section: str = "main") -> str:
+    """A JavaScript test: the outbox page lists this submission with this server status."""
+    return f"document.querySelector('{section} a[data-uuid=\"{uuid_}\"] [data-status]')?.dataset.status === '{status}'"
 
 
 def big_photo() -> bytes:
@@ -225,13 +231,14 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     page.route("**/attachments/**", cut_once)
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    wait_until(page, f"document.querySelector('a[data-uuid=\"{draft_id}\"] [data-status]')?.dataset.status === 'accepted'")
+    wait_until(page, shown_as(draft_id, "accepted"))
     wait_until(page, "document.querySelector('#count-files b')?.textContent === '0'", 30)
     assert len(cut) == 1
     with engine.connect() as connection:
         state, missing = connection.execute(text(
             "SELECT state, attachments_missing FROM submission WHERE uuid = :u"), {"u": draft_id}).one()
-        files = dict(connection.execute(text("SELECT name, size FROM attachment WHERE submission_uuid = :u"), {"u": draft_id}).all())
+        files = dict(connection.execute(text("SELECT name, size FROM attachment WHERE submission_uuid = :u"),
+                                        {"u": draft_id}).all())
     assert (state, missing) == ("accepted", 0) and files == {a["name"]: a["size"] for a in item["attachments"]}
 
     # The same answers pushed by the device simulator are stored the same way.
@@ -276,11 +283,12 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     page.click("form.login button[type=submit]")
     wait_until(page, "location.hash === '#/'")
     page.goto(served.url + "/app/#/outbox")
-    wait_until(page, f"document.querySelector('a[data-uuid=\"{correction_id}\"] [data-status]')?.dataset.status === 'accepted'", 30)
+    wait_until(page, shown_as(correction_id, "accepted"), 30)
     household_id = item["subject"]["id"]
     with engine.connect() as connection:
-        supersedes = connection.execute(text("SELECT supersedes FROM submission WHERE uuid = :u"), {"u": correction_id}).scalar_one()
-        names = connection.execute(text("SELECT name FROM person WHERE household_id = :h ORDER BY name"), {"h": household_id}).scalars().all()
+        supersedes = connection.execute(text("SELECT supersedes FROM submission WHERE uuid = :u"),
+                                        {"u": correction_id}).scalar_one()
+        names = connection.execute(text("SELECT name FROM person WHERE household_id = :h"), {"h": household_id}).scalars().all()
     # The household is rebuilt without the visit it replaces: the member goes by the corrected name only.
     assert str(supersedes) == draft_id
     assert sorted(names) == sorted([answers["members"][0]["name"] + "甲", answers["members"][1]["name"]])
@@ -357,7 +365,7 @@ def test_a_revisit_starts_from_the_pulled_household_and_refused_answers_go_back_
       return (await visits.finishDraft(draft, form.definition, draft.data)).uuid }""", draft["id"])
     page.goto(served.url + "/app/#/outbox")
     page.click("#sync-now")
-    wait_until(page, f"document.querySelector('#attention a[data-uuid=\"{uuid_sent}\"] [data-status]')?.dataset.status === 'invalid'")
+    wait_until(page, shown_as(uuid_sent, "invalid", "#attention"))
     page.click(f"#attention a[data-uuid='{uuid_sent}']")
     assert "visit_date" in page.inner_text("#server-errors")
     page.click("#correct")

@@ -505,6 +505,7 @@ async function paintStatus (status) {
 
 async function main () {
   setLanguage(await store.meta('language', 'zh'))
+  document.getElementById('home').textContent = t('入户调查', 'Field survey')
   const switcher = document.getElementById('language')
   switcher.textContent = current() === 'en' ? '中文' : 'English'
   switcher.addEventListener('click', async () => {
