@@ -277,7 +277,7 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     assert [entry["item"]["uuid"] for entry in stored(page, "outbox")] == [correction_id]
 
     # The reloaded app's first sync meets the revoked token: sign in again, and the correction goes.
-    wait_until(page, "location.hash === '#/login'")
+    wait_until(page, "location.hash === '#/login' && document.querySelector('form.login .notice') !== null")
     assert "1 条走访等待发送" in page.inner_text("main")
     page.fill("input[name=password]", ENUMERATOR.password)
     page.click("form.login button[type=submit]")

@@ -291,6 +291,7 @@ async function visitPage (draftId) {
     language: current(),
     params: await parametersFor(definition, draft),
     initial: draft.data,
+    defaults: !draft.edited, // a resumed draft keeps a default the enumerator cleared
     onChange: (data) => visits.saveDraft(draft, data),
     media: {
       attach: async (path, file) => {

@@ -88,6 +88,7 @@ export async function copyFiles (fromUuid, draft) {
 
 export async function saveDraft (draft, data) {
   draft.data = data
+  draft.edited = true
   await store.put('drafts', draft.id, draft)
 }
 
