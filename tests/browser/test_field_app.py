@@ -294,6 +294,13 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     assert sorted(names) == sorted([answers["members"][0]["name"] + "甲", answers["members"][1]["name"]])
     wait_until(page, "document.querySelector('#count-attention b')?.textContent === '0'")
     page.screenshot(path=str(SCREENSHOTS / "outbox_synced.png"))
+
+    # Approved, the correction's photos leave the phone; its record stays.
+    api(served.url, supervisor, "POST", f"/api/v1/submissions/{correction_id}/reviews", {"decision": "approved"})
+    page.click("#sync-now")
+    wait_until(page, shown_as(correction_id, "accepted"))
+    kept = "async (id) => (await (await import('/app/static/store.js')).all('files')).filter((f) => f.uuid === id)"
+    wait_until(page, f"({kept})('{correction_id}').then((files) => files.length > 0 && files.every((f) => f.blob === null))")
     assert errors == []
     context.close()
     engine.dispose()
@@ -343,7 +350,15 @@ def test_a_revisit_starts_from_the_pulled_household_and_refused_answers_go_back_
             "JOIN person p ON p.household_id = h.id WHERE h.area_code LIKE '532922%' AND h.householder_name IS NOT NULL "
             "GROUP BY h.id HAVING count(p.id) >= 2 ORDER BY h.household_no LIMIT 1")).one()
     engine.dispose()
+    api(served.url, api_token(served.url, SUPERVISOR), "POST", "/api/v1/assignments", {
+        "assignee": ENUMERATOR.username, "household_id": str(household_id), "form_id": "household_visit",
+        "round": "2026-Q4", "due_date": "2026-12-20"})
     context, page, errors = signed_in(chromium, served, {"lat": 25.67, "lon": 99.95, "accuracy_m": 8.0})
+
+    # The household the team is assigned comes first, with its due date.
+    first = page.locator("ul.households a[data-household]").first
+    assert first.get_attribute("data-household") == str(household_id)
+    assert "待走访 2026-12-20" in first.inner_text()
 
     # Found by the head's name; the visit starts from what the pull brought, with the version it was shown at.
     page.fill("#search", name)

@@ -224,13 +224,15 @@ async function historyOf (subjectId) {
 }
 
 async function villagesPage () {
-  const [areaList, villages] = await Promise.all([store.all('areas'), store.all('villages')])
+  const [areaList, villages, assignments] = await Promise.all([store.all('areas'), store.all('villages'), store.all('assignments')])
   const known = new Map(villages.map((v) => [v.area_code, v]))
+  const due = new Map(assignments.filter((a) => !a.household_id).map((a) => [a.area_code, a]))
   const forms = await formsFor('village')
   const rows = areaList.filter((a) => !a.retired && forms.some((f) => (f.definition.subject_level || 'natural_village') === a.level))
     .sort((a, b) => a.code.localeCompare(b.code))
   show(nav('villages'), h('ul', { class: 'villages' }, rows.map((area) => h('li', { class: 'row' },
     h('strong', {}, label(area.name)), h('span', {}, area.code),
+    due.has(area.code) ? h('span', { class: 'due' }, `${t('待调查', 'To survey')} ${due.get(area.code).due_date || ''}`) : null,
     forms.filter((f) => (f.definition.subject_level || 'natural_village') === area.level).map((form) =>
       h('button', {
         type: 'button', dataset: { form: form.summary.form_id, area: area.code },

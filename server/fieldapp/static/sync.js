@@ -12,6 +12,7 @@ const PERIOD_S = 120 // while online and idle, look for news this often
 const listeners = new Set()
 const status = { state: 'idle', message: '', last_sync: null, next_try: null, failures: 0 }
 let running = null
+let again = false
 let timer = null
 
 /** Calls `listener(status)` whenever sync's state changes (the status bar and the outbox page listen). */
@@ -26,9 +27,20 @@ function announce (changes) {
   for (const listener of listeners) listener({ ...status })
 }
 
-/** One full sync; a second call while one runs waits for it. Never throws: the outcome is in the status. */
+/** One full sync. Asked while one runs, another follows it: what changed meanwhile is not left for the next
+ * period. Never throws: the outcome is in the status. */
 export function syncNow () {
-  running ??= run().finally(() => { running = null })
+  if (running) {
+    again = true
+    return running
+  }
+  running = run().finally(() => {
+    running = null
+    if (again) {
+      again = false
+      syncNow()
+    }
+  })
   return running
 }
 
@@ -52,6 +64,7 @@ async function run () {
     await refreshForms()
     await pull()
     await refreshParameters()
+    await tidy()
     status.failures = 0
     announce({ state: 'idle', last_sync: new Date().toISOString(), next_try: null, message: '' })
     timer = setTimeout(syncNow, PERIOD_S * 1000)
@@ -194,6 +207,16 @@ export async function uploadFiles () {
       await store.put('files', key, { ...file, error: { status: error.status, code: error.code, message: error.message } })
     }
   }
+}
+
+/** Photos of approved visits leave the phone (their record stays): they were uploaded, and nothing will correct them. */
+async function tidy () {
+  const approved = new Set((await store.all('reviews')).filter((r) => r.state === 'approved').map((r) => r.uuid))
+  await store.transaction(['files'], async (s) => {
+    for (const file of await store.request(s.files.getAll())) {
+      if (file.uploaded && file.blob && approved.has(file.uuid)) s.files.put({ ...file, blob: null }, `${file.uuid}/${file.name}`)
+    }
+  })
 }
 
 // Shared helpers --------------------------------------------------------------------------------------------------
