@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from server.app import create_app
 from survey_forms import loader
@@ -26,7 +23,7 @@ from survey_forms.checks import answered
 from survey_forms.definition import FormDefinition
 from survey_forms.validator import CompiledForm, compile_form
 from tests.browser.form_driver import Driver, same
-from tests.browser.test_login_page import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.support import serving
 from tests.conftest import scratch_database
 from tools.formfill import fill, iter_fields, mutations
 
@@ -60,37 +57,20 @@ def served() -> Iterator[str]:
     """The app on a real port (its own scratch database; the form page reads nothing from it)."""
     with scratch_database("survey_form_page") as database:
         app = create_app({**database.overrides(), "SECRET_KEY": "browser-test"})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{server.server_port}"
-        server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        with serving(app) as url:
+            yield url
 
 
 @pytest.fixture
-def page(browser, served):
+def page(open_context, served):
     """The app's page (its CSP included), without the app's own script and worker: the renderer alone is tested."""
-    context = browser.new_context(locale="zh-CN", service_workers="block")
-    page = context.new_page()
+    page = open_context(locale="zh-CN", service_workers="block").new_page()
     page.set_default_timeout(5000)
     page.route("**/app/static/app.js", lambda route: route.abort())
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(served + "/app")
     yield page
-    context.close()
     assert not errors, errors
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from pathlib import Path
 
 import flask_migrate
 import pytest
-from werkzeug.serving import make_server
 
 from server.app import create_app
-from server.extensions import db
-from tests.browser.test_login_page import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.support import serving
 from tests.survey_forms.test_jsonlogic_conformance import SUITES, case_name, mismatch
 
 pytestmark = pytest.mark.browser
@@ -81,27 +77,14 @@ def app_url(empty_database):
     app = create_app({**empty_database.overrides(), "SECRET_KEY": "browser-test"})
     with app.app_context():
         flask_migrate.upgrade()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        # No worker: rules.js must come from the server, not from a cache an earlier page filled.
-        page = browser.new_context(service_workers="block").new_page()
-        yield page
-        browser.close()
+def page(open_context):
+    # No worker: rules.js must come from the server, not from a cache an earlier page filled.
+    return open_context(service_workers="block").new_page()
 
 
 def suites() -> dict[str, list[dict]]:

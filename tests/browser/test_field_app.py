@@ -12,28 +12,22 @@ from __future__ import annotations
 import io
 import json
 import random
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
-from werkzeug.serving import make_server
 
-from server.app import create_app
 from server.demo.accounts import ACCOUNTS
-from server.extensions import db
 from survey_forms import loader
 from survey_forms.definition import FormDefinition
+from tests.browser import support
 from tests.browser.form_driver import Driver
-from tests.browser.test_login_page import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import scratch_database
-from tools import live_server
+from tests.browser.support import Served
 from tools.formfill import fill, iter_fields
 from tools.simulate import Client, Device, DeviceSettings
 
@@ -46,48 +40,15 @@ COMMENT = "门牌照片看不清，请重拍并核对家庭人口。"
 SEED = 16
 
 
-@dataclass
-class Served:
-    url: str
-    app: Any
-    database_url: str
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
     """The app on a real port over the small Dali demo."""
-    with scratch_database("survey_field_app") as database:
-        live_server.prepare(database)
-        app = create_app({**database.overrides(), "SECRET_KEY": "browser-test",
-                          "ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments"))})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        yield Served(f"http://127.0.0.1:{server.server_port}", app, database.url)
-        server.shutdown()
-        with app.app_context():
-            db.engine.dispose()
+    with support.serving_demo("survey_field_app", tmp_path_factory.mktemp("attachments")) as served:
+        yield served
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def wait_until(page, expression: str, timeout: float = 20, arg: Any = None) -> Any:
-    """Polls a JavaScript expression until it is truthy (wait_for_function's eval is refused by the CSP)."""
-    deadline = time.monotonic() + timeout
-    while not (value := page.evaluate(expression, arg)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout} s: {expression}")
-        time.sleep(0.2)
-    return value
+# The phone's steps (a sync, its worker taking charge, an update) are given 20 s by default here, not 15.
+wait_until = partial(support.wait_until, timeout=20)
 
 
 STORE = """async ([name, key]) => {
@@ -232,7 +193,7 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_until(page, shown_as(draft_id, "accepted"))
-    wait_until(page, "document.querySelector('#count-files b')?.textContent === '0'", 30)
+    wait_until(page, "document.querySelector('#count-files b')?.textContent === '0'", timeout=30)
     assert len(cut) == 1
     with engine.connect() as connection:
         state, missing = connection.execute(text(
@@ -283,7 +244,7 @@ def test_a_visit_made_offline_is_sent_rejected_and_corrected(chromium, served):
     page.click("form.login button[type=submit]")
     wait_until(page, "location.hash === '#/'")
     page.goto(served.url + "/app/#/outbox")
-    wait_until(page, shown_as(correction_id, "accepted"), 30)
+    wait_until(page, shown_as(correction_id, "accepted"), timeout=30)
     household_id = item["subject"]["id"]
     with engine.connect() as connection:
         supersedes = connection.execute(text("SELECT supersedes FROM submission WHERE uuid = :u"),

@@ -1,22 +1,15 @@
 """The sign-in page in a real headless Chromium: wrong password, sign in, sign out."""
 
-import threading
-from pathlib import Path
-
 import flask_migrate
 import pytest
-from werkzeug.serving import make_server
 
 from server.app import create_app
 from server.extensions import db
 from server.models import Area, AreaLevel, Role
 from server.services import users
+from tests.browser.support import serving
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "cangshan-erhai-butterfly-spring"
-# Flags the Debian build needs on a machine with no outside network (see the README).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
 
@@ -30,26 +23,13 @@ def live_server(empty_database):
         db.session.add(Area(code="532922", level=AreaLevel.county, name_zh="漾濞彝族自治县"))
         users.create_user(db.session, "sup_yangbi", Role.supervisor, ["532922"], PASSWORD, actor="test")
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(locale="zh-CN")
-        yield page
-        browser.close()
+def page(open_context):
+    return open_context(locale="zh-CN").new_page()
 
 
 def test_supervisor_signs_in_and_out(live_server, page, tmp_path):

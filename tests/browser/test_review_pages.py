@@ -9,7 +9,6 @@ Debian's fonts-noto-cjk, which `make test` installs).
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,14 +16,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from werkzeug.serving import make_server
 
-from server.app import create_app
 from server.demo.accounts import ACCOUNTS
-from server.extensions import db
-from tests.browser.test_login_page import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import scratch_database
-from tools import live_server
+from tests.browser.support import serving_demo, wait_until
 from tools.simulate import Client, Device, DeviceSettings
 
 pytestmark = pytest.mark.browser
@@ -44,16 +38,9 @@ class Workbench:
 def workbench(tmp_path_factory) -> Iterator[Workbench]:
     """The app on a real port over the small Dali demo, and a simulated phone of 漾濞 that has synced six visits
     with their photos (real JPEGs) through the API."""
-    with scratch_database("survey_browser") as database:
-        live_server.prepare(database)
-        app = create_app({**database.overrides(), "SECRET_KEY": "browser-test",
-                          "ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments"))})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{server.server_port}"
+    with serving_demo("survey_browser", tmp_path_factory.mktemp("attachments")) as served:
         enumerator = ACCOUNT["demo_enumerator"]
-        phone = Device(Client(url), DeviceSettings(enumerator.username, enumerator.password, "browser-phone"),
+        phone = Device(Client(served.url), DeviceSettings(enumerator.username, enumerator.password, "browser-phone"),
                        random.Random(14))
         phone.login()
         deadline = time.monotonic() + 30
@@ -66,36 +53,17 @@ def workbench(tmp_path_factory) -> Iterator[Workbench]:
         phone.collect(VISITS)
         phone.sync()
         assert not phone.outbox, "every visit is acknowledged"
-        yield Workbench(url, database.url, phone)
-        server.shutdown()
-        with app.app_context():
-            db.engine.dispose()
+        yield Workbench(served.url, served.database_url, phone)
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def wait_until(page, expression: str, timeout: float = 15) -> None:
-    """Polls a JavaScript expression until it is true. Playwright's wait_for_function evaluates its predicate with
-    eval, which the pages' CSP rightly refuses; page.evaluate goes through the debugger and is not refused."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout} s: {expression}")
-        time.sleep(0.1)
+def browser(open_context):
+    """A context of its own in the shared Chromium, closed after the test: its pages are 1400 x 900, in Chinese."""
+    return open_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
 
 
 def signed_in(browser, workbench: Workbench, username: str = "demo_supervisor"):
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
