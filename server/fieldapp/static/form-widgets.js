@@ -1,6 +1,7 @@
 // The form's widgets, one per field type, and the small DOM helpers they share with the view in form.js.
 
-import { answered, finite, fromLocal, isRecord, plain, toLocal } from './form-model.js'
+import { finite, isRecord } from './form-checks.js'
+import { answered, fromLocal, plain, toLocal } from './form-model.js'
 
 const SELECT_ABOVE = 8 // more choices than this: a drop-down list instead of radio buttons
 

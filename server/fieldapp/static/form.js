@@ -1,7 +1,7 @@
 // Renders a survey form definition as touch-sized widgets and gives the submission data the server's validator accepts.
 
-import { checkLevel, compileForm, evaluate, finite, geopointOf, holds, isRecord, messageText, parametersOf, plain,
-  requiredIn, startingValues } from './form-model.js'
+import { finite, isRecord } from './form-checks.js'
+import { checkLevel, compileForm, evaluate, geopointOf, holds, messageText, parametersOf, plain, requiredIn, startingValues } from './form-model.js'
 import { bilingual, clearWords, el, labelOf, said, setWords, showLanguage, textWidget, WIDGETS, words, WORDS }
   from './form-widgets.js'
 
