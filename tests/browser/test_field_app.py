@@ -310,7 +310,6 @@ def test_a_revisit_starts_from_the_pulled_household_and_refused_answers_go_back_
             "SELECT h.id, h.householder_name, h.version, h.properties->>'household_type', count(p.id) FROM household h "
             "JOIN person p ON p.household_id = h.id WHERE h.area_code LIKE '532922%' AND h.householder_name IS NOT NULL "
             "GROUP BY h.id HAVING count(p.id) >= 2 ORDER BY h.household_no LIMIT 1")).one()
-    engine.dispose()
     api(served.url, api_token(served.url, SUPERVISOR), "POST", "/api/v1/assignments", {
         "assignee": ENUMERATOR.username, "household_id": str(household_id), "form_id": "household_visit",
         "round": "2026-Q4", "due_date": "2026-12-20"})
@@ -348,6 +347,24 @@ def test_a_revisit_starts_from_the_pulled_household_and_refused_answers_go_back_
     wait_until(page, "document.querySelector(\"div.field[data-path='visit_date'].invalid .field-error\") !== null")
     assert "必填" in page.inner_text("div.field[data-path='visit_date'] .field-error")
 
+    # Signed out, for a phone that changes hands: the token is revoked and what was pulled leaves the phone.
+    page.goto(served.url + "/app/#/outbox")
+    page.once("dialog", lambda dialog: dialog.accept())
+    token_id = stored(page, "meta", "token_id")
+    page.click("#sign-out")
+    wait_until(page, "location.hash === '#/login' && document.querySelector('form.login') !== null")
+    assert stored(page, "households") == [] and stored(page, "meta", "token") is None
+    assert stored(page, "sent") == [] and stored(page, "drafts") != []  # the correction's draft is kept
+    with engine.connect() as connection:
+        revoked = connection.execute(text("SELECT revoked_at FROM device_token WHERE id = :t"), {"t": token_id}).scalar_one()
+    assert revoked is not None
+    assert page.input_value("input[name=username]") == ""  # the next user of the phone signs in as themselves
+    page.fill("input[name=username]", ENUMERATOR.username)
+    page.fill("input[name=password]", ENUMERATOR.password)
+    page.click("form.login button[type=submit]")
+    wait_until(page, "document.querySelectorAll('ul.households a[data-household]').length > 0")
+    page.goto(served.url + "/app/#/visit/" + stored(page, "drafts")[0]["id"])
+
     # In English at a touch, kept across reloads.
     with page.expect_navigation():
         page.click("#language")
@@ -355,3 +372,4 @@ def test_a_revisit_starts_from_the_pulled_household_and_refused_answers_go_back_
     assert page.inner_text("#language") == "中文"
     assert errors == []
     context.close()
+    engine.dispose()

@@ -1,6 +1,6 @@
 // The sign-in screen: a device token for this phone, the outbox kept whoever signs in.
 
-import { callJson, Offline } from './api.js'
+import { call, callJson, Offline } from './api.js'
 import { h, show } from './dom.js'
 import { t } from './i18n.js'
 import * as store from './store.js'
@@ -51,4 +51,34 @@ async function signIn (form, message) {
       ? t('没有网络：登录需要网络。已保存的走访不受影响。', 'No network: signing in needs one. Saved visits are not affected.')
       : error.message
   }
+}
+
+// What the phone pulled about people and places; the outbox, the drafts and their files are never in it.
+const PULLED = ['households', 'villages', 'areas', 'assignments', 'reviews', 'parameters']
+
+/** Signs this phone out, for a phone that changes hands: the token is revoked, what was pulled and what was
+ * acknowledged leaves the phone, and what was not yet sent stays for the next sign-in to send. */
+export async function signOut () {
+  const waiting = await store.count('outbox')
+  const question = waiting
+    ? t(`还有 ${waiting} 条走访未发送：它们留在手机上，下次登录后发送。确定退出？`,
+      `${waiting} visits are not sent yet: they stay on the phone and go after the next sign-in. Sign out?`)
+    : t('退出登录？手机上的农户资料会删除，下次登录时重新同步。', 'Sign out? The households on this phone are deleted and synced again at the next sign-in.')
+  if (!confirm(question)) return
+  const tokenId = await store.meta('token_id')
+  // Revoked when there is a network; without one the token stays valid until it expires, and is gone from the phone.
+  await call('DELETE', `/auth/device-tokens/${tokenId}`).catch(() => null)
+  await store.transaction([...PULLED, 'meta', 'sent', 'files'], async (s) => {
+    for (const name of PULLED) s[name].clear()
+    for (const key of ['token', 'token_id', 'cursor', 'user', 'scope']) s.meta.delete(key)
+    // A sent visit whose photos are not all uploaded stays, so the next sign-in uploads them; the rest go.
+    const files = await store.request(s.files.getAll())
+    const unsent = new Set(files.filter((f) => !f.uploaded && f.error?.status !== 409).map((f) => f.uuid))
+    for (const entry of await store.request(s.sent.getAll())) {
+      if (unsent.has(entry.item.uuid)) continue
+      s.sent.delete(entry.item.uuid)
+      for (const file of files.filter((f) => f.uuid === entry.item.uuid)) s.files.delete(`${file.uuid}/${file.name}`)
+    }
+  })
+  location.hash = '#/login'
 }

@@ -2,6 +2,7 @@
 
 import { areaName, h, nav, show, stateTag } from './dom.js'
 import { t, label, when } from './i18n.js'
+import { signOut } from './screen-login.js'
 import * as store from './store.js'
 import * as sync from './sync.js'
 import * as visits from './visits.js'
@@ -35,7 +36,9 @@ export async function outboxPage () {
       h('div', { class: 'card', id: 'count-attention' }, h('b', {}, String(attention.length)), t('条需要处理', 'need attention')),
       h('div', { class: 'card', id: 'count-sent' }, h('b', {}, String(sent.length - attention.length)), t('条已送达', 'received'))),
     h('p', { id: 'sync-line' }, statusLine(latestStatus)),
-    h('button', { type: 'button', id: 'sync-now', class: 'primary', onclick: () => sync.syncNow() }, t('立即同步', 'Sync now')),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', id: 'sync-now', class: 'primary', onclick: () => sync.syncNow() }, t('立即同步', 'Sync now')),
+      h('button', { type: 'button', id: 'sign-out', onclick: signOut }, t('退出登录', 'Sign out'))),
     attention.length ? h('section', { id: 'attention' }, h('h2', {}, t('需要处理', 'Needs attention')), h('ul', {}, attention.map(row))) : null,
     h('section', { id: 'waiting' }, h('h2', {}, t('等待发送', 'Waiting to be sent')),
       waiting.length ? h('ul', {}, waiting.map((w) => row({ item: w.item, status: 'waiting' })))
