@@ -1,8 +1,6 @@
 // The field app's service worker (BUILD and SHELL are written above by server/fieldapp): the app opens with no signal.
 
 const SHELL_CACHE = `shell-${BUILD}`
-const FORMS_CACHE = 'forms' // published form versions never change (protocol.md): kept across releases
-const FORM_VERSION = /\/api\/v1\/forms\/[^/]+\/versions\/\d+$/
 
 self.addEventListener('install', (event) => {
   // Every file or none: a half-cached release would open broken offline. The outbox lives in IndexedDB, untouched.
@@ -23,19 +21,9 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return
   const url = new URL(request.url)
   if (url.origin !== self.location.origin) return
-  if (FORM_VERSION.test(url.pathname)) {
-    event.respondWith(cacheFirst(FORMS_CACHE, request))
-  } else if (SHELL.includes(url.pathname)) {
+  if (SHELL.includes(url.pathname)) {
     event.respondWith(caches.open(SHELL_CACHE).then((cache) => cache.match(url.pathname)).then((hit) => hit || fetch(request)))
   }
-  // Everything else (the API) goes to the network: the app keeps what it pulled in IndexedDB itself.
+  // Everything else (the API) goes to the network: the app keeps the forms, the boundaries and everything else it
+  // pulled in IndexedDB itself, where a new release of the worker never touches them.
 })
-
-async function cacheFirst (name, request) {
-  const cache = await caches.open(name)
-  const hit = await cache.match(request.url)
-  if (hit) return hit
-  const response = await fetch(request)
-  if (response.ok) await cache.put(request.url, response.clone())
-  return response
-}

@@ -3,9 +3,9 @@
 // The server's validator (survey_forms/validator.py, checks.py, messages.py) is the reference for every rule here:
 // what counts as an answer, what rules see, relevance, calculations, checks, codes, paths and messages.
 import { BLANK, GEOPOINT_KEYS, deepEqual, isRecord, repeatShape, sameValue, valueCheck } from './form-checks.js'
+import { chinaClock, chinaTime } from './clock.js'
 import { compileRule, truthy } from './rules.js'
 
-const CHINA_OFFSET_MS = 8 * 3600 * 1000 // devices in Yunnan keep China Standard Time (+08:00, no summer time)
 
 // survey_forms/messages.py, split by language.
 const MESSAGES = {
@@ -303,11 +303,6 @@ export function geopointOf (fix) {
   return point
 }
 
-/** A point's time as the server wants it: ISO 8601 with the +08:00 offset. */
-function chinaTime (moment) {
-  return new Date(moment.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 19) + '+08:00'
-}
-
 /** A datetime-local entry read as China time. */
 export function fromLocal (text) {
   if (!text) return null
@@ -317,5 +312,5 @@ export function fromLocal (text) {
 /** A datetime as a datetime-local entry shows it: in China time, whatever the offset it was sent with. */
 export function toLocal (value) {
   const time = typeof value === 'string' ? Date.parse(value) : NaN
-  return Number.isNaN(time) ? '' : new Date(time + CHINA_OFFSET_MS).toISOString().slice(0, 19)
+  return Number.isNaN(time) ? '' : chinaClock(new Date(time))
 }

@@ -1,5 +1,7 @@
 // The app's language: Chinese unless the enumerator switched to English; each phrase is written in both where used.
 
+import { chinaClock } from './clock.js'
+
 let language = 'zh'
 
 export function setLanguage (chosen) {
@@ -25,6 +27,5 @@ export function label (names) {
 /** A time as people in the villages read it: China's clock, to the minute. */
 export function when (iso) {
   if (!iso) return ''
-  const shifted = new Date(new Date(iso).getTime() + 8 * 3600 * 1000)
-  return shifted.toISOString().slice(0, 16).replace('T', ' ')
+  return chinaClock(new Date(iso)).slice(0, 16).replace('T', ' ')
 }

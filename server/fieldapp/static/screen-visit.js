@@ -1,5 +1,6 @@
 // A visit being filled: the form on screen, its draft saved on every answer, its photos and GPS fix.
 
+import { chinaTime } from './clock.js'
 import { h, onLeave, show } from './dom.js'
 import { renderForm } from './form.js'
 import { t, label, current } from './i18n.js'
@@ -99,7 +100,7 @@ function locate (field, draft) {
     if (!navigator.geolocation) return reject(new Error(t('这部手机不能定位', 'This phone cannot give a position')))
     navigator.geolocation.getCurrentPosition((position) => {
       const c = position.coords
-      draft.fix_at = sync.chinaTime(new Date(position.timestamp))
+      draft.fix_at = chinaTime(new Date(position.timestamp))
       resolve({ lat: round(c.latitude, 7), lon: round(c.longitude, 7), accuracy_m: round(c.accuracy, 1),
         altitude_m: c.altitude === null ? null : round(c.altitude, 1), captured_at: draft.fix_at })
     }, (error) => reject(new Error(error.code === 1

@@ -1,6 +1,7 @@
 // Sync by protocol.md: pull what the team may see, push the outbox in batches, then upload the files; retry with backoff.
 
 import { call, callJson, Offline, SignInNeeded, ApiError } from './api.js'
+import { chinaTime } from './clock.js'
 import * as store from './store.js'
 
 const PULL_PAGE = 500
@@ -226,8 +227,3 @@ export async function sha256 (bytes) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-/** A moment as devices in Yunnan write it: China Standard Time, with its offset. */
-export function chinaTime (moment) {
-  const shifted = new Date(moment.getTime() + 8 * 3600 * 1000)
-  return shifted.toISOString().replace(/\.\d{3}Z$/, '+08:00')
-}

@@ -1,7 +1,8 @@
 // A visit's life on the phone: a draft saved as it is filled, then an outbox item the moment it is finished.
 
 import * as store from './store.js'
-import { chinaTime, sha256 } from './sync.js'
+import { chinaTime } from './clock.js'
+import { sha256 } from './sync.js'
 
 const FILE_TYPES = new Set(['photo', 'audio'])
 // What the phone shows for a pulled member the server knows nothing more of (as tools/simulate/revisit.py).

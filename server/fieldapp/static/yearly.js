@@ -1,5 +1,6 @@
 // The yearly lines a visit's rules read, as the server picks them (sync/yearly_parameters.py): county, else prefecture, else province.
 
+import { chinaClock } from './clock.js'
 import * as store from './store.js'
 
 const AREA_LENGTHS = [2, 4, 6] // province, prefecture, county: the longest that has a row wins
@@ -15,7 +16,7 @@ export async function parametersFor (definition, draft) {
 /** The visit's income year (`income_year`), else the year it is made: the same choice as the server's. */
 export function yearOf (draft) {
   const year = draft.data?.income_year
-  return Number.isInteger(year) ? year : new Date(Date.now() + 8 * 3600 * 1000).getUTCFullYear()
+  return Number.isInteger(year) ? year : Number(chinaClock(new Date()).slice(0, 4))
 }
 
 function yearly (rows, areaCode, year) {
